@@ -1,0 +1,92 @@
+# Two commands matter (see README):  `make book`  and  `make test`.
+# Everything else here is a helper they call, or a convenience for learners.
+
+PYTHON      ?= python3.11
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+PIP         := $(VENV)/bin/pip
+# Learners on a laptop with internet can get the small CPU-only torch wheel with
+#   make book TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+PIP_FLAGS   := --no-cache-dir --disable-pip-version-check $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
+STAMP       := $(VENV)/.installed
+MATHJAX     := book/_static/mathjax/tex-chtml.js
+# Same hash seed everywhere so that set iteration order never changes outputs.
+export PYTHONHASHSEED := 0
+
+.PHONY: help setup data book test lint format unit nbtest lab execute site-check clean distclean
+
+help:
+	@echo "make book     set up .venv, fetch data, build the site into _build/html"
+	@echo "make test     set up .venv, fetch data, lint, unit tests, notebooks (nbval)"
+	@echo "make lab      open JupyterLab on the notebooks"
+	@echo "make execute  re-run every notebook and store its outputs (NB=notebooks/01_*.ipynb for one)"
+	@echo "make data     fetch the data sets the notebooks need (cached under data/)"
+
+# ---------------------------------------------------------------- environment
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install $(PIP_FLAGS) --upgrade "pip>=24"
+	$(PIP) install $(PIP_FLAGS) -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (recsys-book)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+data: $(STAMP)
+	$(PY) -m recsys_lib.datasets fetch
+
+# MathJax is vendored from the npm registry so that formulas render offline.
+$(MATHJAX):
+	@mkdir -p .cache/npm book/_static/mathjax
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd .cache/npm && npm pack --silent mathjax@3.2.2 >/dev/null && cd ../.. && \
+	  tar -xzf .cache/npm/mathjax-3.2.2.tgz -C book/_static/mathjax --strip-components=2 package/es5 ; \
+	else echo "npm not found: formulas will load MathJax from its CDN when the page is viewed"; \
+	  printf '%s\n' '/* placeholder: npm was not available at build time */' \
+	  'var s=document.createElement("script");s.src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js";document.head.appendChild(s);' > $(MATHJAX); fi
+
+# ---------------------------------------------------------------- the book
+# The site shows the outputs stored in the notebooks (execute_notebooks: "off"
+# in _config.yml); `make test` re-executes every notebook with nbval and fails if
+# a fresh run disagrees with them, so what the site shows is what was verified.
+book: data $(MATHJAX)
+	$(VENV)/bin/jupyter-book build . --all --warningiserror --nitpick --keep-going
+	@echo "Open _build/html/index.html"
+
+# ---------------------------------------------------------------- tests
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+unit: $(STAMP)
+	$(PY) -m pytest tests
+
+nbtest: data
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	  -p no:cacheprovider notebooks
+
+test: data lint unit nbtest
+
+# ---------------------------------------------------------------- learners
+lab: data
+	$(VENV)/bin/jupyter lab notebooks
+
+NB ?= notebooks/*.ipynb
+execute: data
+	@for nb in $(NB); do echo "executing $$nb"; \
+	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; done
+
+site-check: book
+	$(PY) tests/site_check.py _build/html
+
+clean:
+	rm -rf _build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) .cache book/_static/mathjax

@@ -1,0 +1,151 @@
+"""Exercises that check themselves.
+
+Introduced in Chapter 0 (Preface, "Exercises") and used at the end of every
+chapter. Each exercise has an id such as ``"ch01.ex2"``, a check that a learner
+calls on their own answer, and a reference solution (shown in the book behind
+a toggle). ``tests/test_exercises.py`` runs every reference solution through its
+check, and every recorded wrong answer too, so a check that cannot fail is
+caught.
+
+Learner's view::
+
+    from recsys_lib.exercises import check_exercise, show_solution
+    check_exercise("ch01.ex1", my_answer)   # prints a verdict, returns True/False
+    show_solution("ch01.ex1")               # prints the reference solution
+
+Adding an exercise (instructors): write ``check``, ``solution`` and at least one
+``wrong_answers`` entry in ``recsys_lib/exercises/chNN.py`` and call
+:func:`register`; the tests pick it up.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class NotYet(AssertionError):
+    """Raised by a check when an answer is wrong; the message is the hint."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise.
+
+    Attributes:
+        id: ``"chNN.exK"``.
+        title: one line shown with the verdict.
+        check: ``check(answer, **context)``; returns ``None`` (or a short
+            message) when the answer is right and raises :class:`NotYet` with a
+            hint when it is not.
+        solution: ``solution(**context) -> answer``, the reference solution.
+        wrong_answers: callables ``(**context) -> answer`` that must fail the
+            check (the tests verify it).
+        example_context: ``() -> dict`` giving a small context to test with
+            (for exercises whose answer depends on the notebook's data).
+    """
+
+    id: str
+    title: str
+    check: Callable[..., Any]
+    solution: Callable[..., Any]
+    wrong_answers: tuple[Callable[..., Any], ...] = ()
+    example_context: Callable[[], dict] = field(default=dict)
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def register(exercise: Exercise) -> Exercise:
+    """Add an exercise to the registry (ids must be unique)."""
+    if not isinstance(exercise, Exercise):
+        raise TypeError(f"register() needs an Exercise, got {type(exercise).__name__}")
+    if exercise.id in _REGISTRY:
+        raise ValueError(f"exercise id {exercise.id!r} is registered twice")
+    if not exercise.wrong_answers:
+        raise ValueError(
+            f"exercise {exercise.id!r} needs at least one wrong answer to test its check"
+        )
+    _REGISTRY[exercise.id] = exercise
+    return exercise
+
+
+def _load_all() -> None:
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name.startswith("ch"):
+            importlib.import_module(f"{__name__}.{mod.name}")
+
+
+def all_exercises() -> list[Exercise]:
+    """Every registered exercise, sorted by id."""
+    _load_all()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    """Look up an exercise by id.
+
+    Raises:
+        KeyError: naming the known ids of that chapter when the id is unknown.
+    """
+    if not isinstance(exercise_id, str):
+        raise TypeError(f"exercise id must be a string like 'ch01.ex1', got {exercise_id!r}")
+    _load_all()
+    if exercise_id not in _REGISTRY:
+        chapter = exercise_id.split(".")[0]
+        known = sorted(k for k in _REGISTRY if k.startswith(chapter + ".")) or sorted(_REGISTRY)
+        raise KeyError(f"no exercise {exercise_id!r}; known: {', '.join(known)}")
+    return _REGISTRY[exercise_id]
+
+
+def check_exercise(exercise_id: str, answer: Any, *, quiet: bool = False, **context) -> bool:
+    """Check a learner's answer; print a verdict and return ``True`` if right.
+
+    Args:
+        exercise_id: for example ``"ch01.ex2"``.
+        answer: the learner's answer (a value or a function, as the exercise asks).
+        quiet: do not print.
+        **context: data the exercise needs (named in the exercise text).
+    """
+    ex = get_exercise(exercise_id)
+    if answer is None or answer is Ellipsis:
+        verdict, ok = "no answer yet: replace the placeholder and run the cell again.", False
+    else:
+        try:
+            message = ex.check(answer, **context)
+        except NotYet as hint:
+            verdict, ok = f"not yet. Hint: {hint}", False
+        else:
+            verdict, ok = "correct" + (f": {message}" if message else "."), True
+    if not quiet:
+        mark = "[ok]" if ok else "[..]"
+        print(f"{mark} {ex.id} ({ex.title}): {verdict}")
+    return ok
+
+
+def solution(exercise_id: str, **context) -> Any:
+    """Return the reference answer of an exercise."""
+    return get_exercise(exercise_id).solution(**context)
+
+
+def show_solution(exercise_id: str) -> None:
+    """Print the source code of the reference solution."""
+    ex = get_exercise(exercise_id)
+    print(textwrap.dedent(inspect.getsource(ex.solution)).rstrip())
+
+
+__all__ = [
+    "Exercise",
+    "NotYet",
+    "all_exercises",
+    "check_exercise",
+    "get_exercise",
+    "register",
+    "show_solution",
+    "solution",
+]
