@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .utils import progress as _progress
+from .utils import progress_bar
 
 LossFn = Callable[[nn.Module, object], torch.Tensor]
 ValFn = Callable[[nn.Module], float]
@@ -132,8 +132,9 @@ def fit(
     history = History()
     best_state = None
     bad_epochs = 0
+    bar = progress_bar(total=epochs, desc=desc, disable=not show_progress)
     try:
-        for epoch in _progress(range(1, epochs + 1), desc=desc, disable=not show_progress):
+        for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             model.train()
             total, n_batches = 0.0, 0
@@ -175,10 +176,12 @@ def fit(
             else:
                 history.best_epoch = epoch
             history.epoch_seconds.append(time.perf_counter() - start)
+            bar.update(1)
             if patience is not None and bad_epochs >= patience:
                 history.stopped_early = True
                 break
     finally:
+        bar.close()
         if writer is not None:
             writer.close()
     if best_state is not None:

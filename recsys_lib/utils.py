@@ -95,18 +95,26 @@ def progress(
     """
     if not isinstance(iterable, Iterable):
         raise TypeError(f"progress() needs an iterable, got {type(iterable).__name__}")
+    return iter(progress_bar(total=total, desc=desc, disable=disable, iterable=iterable))
+
+
+def progress_bar(total: int | None, desc: str = "", disable: bool = False, iterable=None) -> tqdm:
+    """A ``tqdm`` bar in the book's style, updated by hand with ``bar.update(1)``.
+
+    Use it when a loop may stop early (as :func:`recsys_lib.fit` does): call
+    ``bar.close()`` at the end so the last line shows exactly how far it got.
+    Same switches as :func:`progress`.
+    """
     off = disable or os.environ.get("RECSYS_PROGRESS", "1").strip() == "0"
-    return iter(
-        tqdm(
-            iterable,
-            desc=desc,
-            total=total,
-            disable=off,
-            file=sys.stderr,
-            ascii=True,
-            ncols=80,
-            mininterval=1.0,
-        )
+    return tqdm(
+        iterable,
+        desc=desc,
+        total=total,
+        disable=off,
+        file=sys.stderr,
+        ascii=True,
+        ncols=80,
+        mininterval=1.0,
     )
 
 

@@ -22,7 +22,7 @@ def test_there_are_exercises_for_every_chapter_so_far():
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.id)
 def test_reference_solution_passes(ex, capsys):
     ctx = ex.example_context()
-    assert check_exercise(ex.id, ex.solution(**ctx), **ctx) is True
+    assert bool(check_exercise(ex.id, ex.solution(**ctx), **ctx)) is True
     assert "[ok]" in capsys.readouterr().out
 
 
@@ -33,13 +33,13 @@ def test_reference_solution_passes(ex, capsys):
 )
 def test_wrong_answers_fail(ex, k, capsys):
     ctx = ex.example_context()
-    assert check_exercise(ex.id, ex.wrong_answers[k](**ctx), **ctx) is False
+    assert bool(check_exercise(ex.id, ex.wrong_answers[k](**ctx), **ctx)) is False
     assert "not yet. Hint:" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.id)
 def test_placeholder_answer_is_not_correct(ex, capsys):
-    assert check_exercise(ex.id, None, **ex.example_context()) is False
+    assert not check_exercise(ex.id, None, **ex.example_context())
     assert "no answer yet" in capsys.readouterr().out
 
 
@@ -69,6 +69,8 @@ def test_register_guards():
 
 def test_quiet_mode(capsys):
     ex = EXERCISES[0]
-    check_exercise(ex.id, None, quiet=True, **ex.example_context())
+    verdict = check_exercise(ex.id, None, quiet=True, **ex.example_context())
     assert capsys.readouterr().out == ""
+    assert "no answer yet" in verdict.message and "ok=False" in repr(verdict)
+    assert verdict._ipython_display_() is None
     assert issubclass(NotYet, AssertionError)

@@ -195,3 +195,21 @@ def test_plot_history():
     with pytest.raises(ValueError, match="at least one epoch"):
         plot_history(History())
     assert math.isnan(History().best_val)
+
+
+def test_progress_bar_shows_the_epoch_where_training_stopped(capsys):
+    x, y = _regression(64)
+    model = nn.Linear(3, 1)
+    values = iter([1.0, 2.0, 3.0, 4.0])
+    fit(
+        model,
+        _loader(x, y),
+        _mse,
+        torch.optim.SGD(model.parameters(), lr=0.01),
+        10,
+        val_fn=lambda m: next(values),
+        patience=2,
+        desc="demo",
+    )
+    last = capsys.readouterr().err.split("\r")[-1]
+    assert "demo" in last and "3/10" in last

@@ -33,6 +33,26 @@ class NotYet(AssertionError):
     """Raised by a check when an answer is wrong; the message is the hint."""
 
 
+class Verdict:
+    """Result of :func:`check_exercise`: true if the answer is right.
+
+    It behaves like a bool (``assert check_exercise(...)``) but shows nothing
+    when it ends a notebook cell, since the verdict is already printed.
+    """
+
+    def __init__(self, ok: bool, message: str) -> None:
+        self.ok, self.message = bool(ok), message
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return f"Verdict(ok={self.ok}, message={self.message!r})"
+
+    def _ipython_display_(self) -> None:  # printed already; show nothing more
+        return None
+
+
 @dataclass(frozen=True)
 class Exercise:
     """One exercise.
@@ -103,8 +123,8 @@ def get_exercise(exercise_id: str) -> Exercise:
     return _REGISTRY[exercise_id]
 
 
-def check_exercise(exercise_id: str, answer: Any, *, quiet: bool = False, **context) -> bool:
-    """Check a learner's answer; print a verdict and return ``True`` if right.
+def check_exercise(exercise_id: str, answer: Any, *, quiet: bool = False, **context) -> Verdict:
+    """Check a learner's answer; print a verdict and return a true :class:`Verdict` if right.
 
     Args:
         exercise_id: for example ``"ch01.ex2"``.
@@ -122,10 +142,10 @@ def check_exercise(exercise_id: str, answer: Any, *, quiet: bool = False, **cont
             verdict, ok = f"not yet. Hint: {hint}", False
         else:
             verdict, ok = "correct" + (f": {message}" if message else "."), True
+    line = f"{'[ok]' if ok else '[..]'} {ex.id} ({ex.title}): {verdict}"
     if not quiet:
-        mark = "[ok]" if ok else "[..]"
-        print(f"{mark} {ex.id} ({ex.title}): {verdict}")
-    return ok
+        print(line)
+    return Verdict(ok, line)
 
 
 def solution(exercise_id: str, **context) -> Any:
@@ -142,6 +162,7 @@ def show_solution(exercise_id: str) -> None:
 __all__ = [
     "Exercise",
     "NotYet",
+    "Verdict",
     "all_exercises",
     "check_exercise",
     "get_exercise",

@@ -13,7 +13,7 @@ from . import Exercise, NotYet, register
 # ---------------------------------------------------------------- ch01.ex1
 
 
-def _check_ex1(answer):
+def check_ex1(answer):
     try:
         shape = tuple(int(d) for d in answer)
     except (TypeError, ValueError) as err:
@@ -24,7 +24,7 @@ def _check_ex1(answer):
         raise NotYet("NumPy/PyTorch broadcasting aligns trailing dimensions: (64, 1) with (64,)")
 
 
-def _solution_ex1():
+def solution_ex1():
     pred = torch.zeros(64, 1)  # what the model returns: (B, 1)
     target = torch.zeros(64)  # what the data loader yields: (B,)
     return tuple((pred - target).shape)
@@ -34,8 +34,8 @@ register(
     Exercise(
         id="ch01.ex1",
         title="the shape of a broadcast loss",
-        check=_check_ex1,
-        solution=_solution_ex1,
+        check=check_ex1,
+        solution=solution_ex1,
         wrong_answers=(lambda: (64, 1), lambda: (64,), lambda: "64x64"),
     )
 )
@@ -43,7 +43,7 @@ register(
 # ---------------------------------------------------------------- ch01.ex2
 
 
-def _check_ex2(safe_mse):
+def check_ex2(safe_mse):
     if not callable(safe_mse):
         raise NotYet("the answer is a function safe_mse(pred, target)")
     g = torch.Generator().manual_seed(0)
@@ -68,7 +68,7 @@ def _check_ex2(safe_mse):
     raise NotYet("safe_mse(pred of shape (16, 1), target of shape (16,)) must raise ValueError")
 
 
-def _solution_ex2():
+def solution_ex2():
     def safe_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if pred.shape != target.shape:
             raise ValueError(
@@ -79,11 +79,11 @@ def _solution_ex2():
     return safe_mse
 
 
-def _wrong_ex2_plain_mse():
+def wrong_ex2_plain_mse():
     return torch.nn.functional.mse_loss  # warns, but broadcasts
 
 
-def _wrong_ex2_sum():
+def wrong_ex2_sum():
     def safe_mse(pred, target):
         if pred.shape != target.shape:
             raise ValueError("shapes differ")
@@ -96,17 +96,17 @@ register(
     Exercise(
         id="ch01.ex2",
         title="a loss that refuses to broadcast",
-        check=_check_ex2,
-        solution=_solution_ex2,
-        wrong_answers=(_wrong_ex2_plain_mse, _wrong_ex2_sum, lambda: 0.5),
+        check=check_ex2,
+        solution=solution_ex2,
+        wrong_answers=(wrong_ex2_plain_mse, wrong_ex2_sum, lambda: 0.5),
     )
 )
 
 # ---------------------------------------------------------------- ch01.ex3
 
 
-def _check_ex3(answer, train, test):
-    expected = _solution_ex3(train, test)
+def check_ex3(answer, train, test):
+    expected = solution_ex3(train, test)
     leaked = float(np.sqrt(((test[RATING_COL] - test[RATING_COL].mean()) ** 2).mean()))
     try:
         value = float(answer)
@@ -123,12 +123,12 @@ def _check_ex3(answer, train, test):
     return f"RMSE = {expected:.4f}; every model in this chapter must beat it"
 
 
-def _solution_ex3(train, test):
+def solution_ex3(train, test):
     prediction = train[RATING_COL].mean()
     return float(np.sqrt(((test[RATING_COL] - prediction) ** 2).mean()))
 
 
-def _context_ex3():
+def context_ex3():
     from ..synthetic import make_ratings
 
     df = make_ratings(n_users=40, n_items=30, mean_ratings_per_user=8, seed=2).ratings
@@ -139,8 +139,8 @@ register(
     Exercise(
         id="ch01.ex3",
         title="the RMSE of the global-mean baseline",
-        check=_check_ex3,
-        solution=_solution_ex3,
+        check=check_ex3,
+        solution=solution_ex3,
         wrong_answers=(
             lambda train, test: float(
                 np.sqrt(((test[RATING_COL] - test[RATING_COL].mean()) ** 2).mean())
@@ -148,6 +148,6 @@ register(
             lambda train, test: float(((test[RATING_COL] - train[RATING_COL].mean()) ** 2).mean()),
             lambda train, test: "low",
         ),
-        example_context=_context_ex3,
+        example_context=context_ex3,
     )
 )
