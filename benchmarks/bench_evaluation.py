@@ -38,11 +38,15 @@ from recsys_lib.evaluation import evaluate_full, interactions_to_csr  # noqa: E4
 from recsys_lib.metrics import latency_summary  # noqa: E402
 
 
-def make_data(n_users: int, n_items: int, n_train: int, n_test: int, dim: int, seed: int):
+def make_data(
+    n_users: int, n_items: int, n_train: int, n_test: int, dim: int, seed: int
+):
     """Random disjoint train/test items per user and a random MF model."""
     rng = np.random.default_rng(seed)
     n_each = n_train + n_test
-    picks = np.stack([rng.choice(n_items, size=n_each, replace=False) for _ in range(n_users)])
+    picks = np.stack(
+        [rng.choice(n_items, size=n_each, replace=False) for _ in range(n_users)]
+    )
     users = np.repeat(np.arange(n_users), n_each).reshape(n_users, n_each)
     train = interactions_to_csr(
         (users[:, :n_train].ravel(), picks[:, :n_train].ravel()), n_users, n_items
@@ -68,7 +72,11 @@ def reference_loop(user_emb, item_emb, train, test, users, k):
         scores[seen] = -np.inf
         top = np.argsort(-scores)[:k]
         relevant = set(test.indices[test.indptr[u] : test.indptr[u + 1]].tolist())
-        dcg = sum(d for d, item in zip(discounts, top.tolist(), strict=True) if item in relevant)
+        dcg = sum(
+            d
+            for d, item in zip(discounts, top.tolist(), strict=True)
+            if item in relevant
+        )
         ndcgs.append(dcg / sum(discounts[: min(len(relevant), k)]))
         seconds.append(time.perf_counter() - start)
     return float(np.mean(ndcgs)), np.array(seconds)
@@ -95,7 +103,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=6000)
     parser.add_argument("--items", type=int, nargs="+", default=[4000, 40000])
-    parser.add_argument("--ref-users", type=int, default=1000, help="users for the references")
+    parser.add_argument(
+        "--ref-users", type=int, default=1000, help="users for the references"
+    )
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--seed", type=int, default=0)
@@ -115,9 +125,7 @@ def main(argv=None) -> int:
         f"20 train / 5 test items per user, MF scores (dim 32), "
         f"torch threads={torch.get_num_threads()}"
     )
-    header = (
-        f"{'items':>7} | {'method':<10} | {'users':>6} | {'users/s':>9} | {'ratio':>6} | ndcg@k"
-    )
+    header = f"{'items':>7} | {'method':<10} | {'users':>6} | {'users/s':>9} | {'ratio':>6} | ndcg@k"
     print(header)
     print("-" * len(header))
     print("(ratio = recsys_lib users/s divided by that method's users/s)")
@@ -129,7 +137,9 @@ def main(argv=None) -> int:
 
         evaluate_full(score_fn, train, test, k=args.k, users=np.arange(64))  # warm-up
         start = time.perf_counter()
-        result = evaluate_full(score_fn, train, test, k=args.k, batch_size=args.batch_size)
+        result = evaluate_full(
+            score_fn, train, test, k=args.k, batch_size=args.batch_size
+        )
         ours = args.users / (time.perf_counter() - start)
         name = f"ndcg@{args.k}"
         print(

@@ -58,7 +58,9 @@ def measure(size: str, repeats: int, seed: int) -> dict:
     """Run in a worker process: time, traced peak and RSS growth of one size."""
     images, labels = fake_pictures()
     config = SIZES[size]()
-    generate_shop("tiny", seed=seed, images=images, labels=labels)  # warm up imports and caches
+    generate_shop(
+        "tiny", seed=seed, images=images, labels=labels
+    )  # warm up imports and caches
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     times = []
     for _ in range(repeats):
@@ -86,8 +88,12 @@ def measure(size: str, repeats: int, seed: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--large", action="store_true", help="also run the 'large' preset")
-    parser.add_argument("--repeats", type=int, default=3, help="timing runs for tiny and default")
+    parser.add_argument(
+        "--large", action="store_true", help="also run the 'large' preset"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timing runs for tiny and default"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -113,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         row = rows[-1]
-        print(f"  {size}: {row['events']:,} events in {row['seconds']:.2f} s", file=sys.stderr)
+        print(
+            f"  {size}: {row['events']:,} events in {row['seconds']:.2f} s",
+            file=sys.stderr,
+        )
 
     ref = rows[0]
     ref_us = ref["seconds"] / ref["events"] * 1e6

@@ -49,8 +49,12 @@ __all__ = [
 
 
 def _check_number(name: str, value, low: float, low_inclusive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+    if isinstance(value, bool) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
+        raise TypeError(
+            f"{name} must be a number, got {type(value).__name__}: {value!r}"
+        )
     value = float(value)
     ok = value >= low if low_inclusive else value > low
     if not math.isfinite(value) or not ok:
@@ -161,7 +165,9 @@ class Recommender:
         n_users = _check_k(n_users, name="n_users")
         n_items = _check_k(n_items, name="n_items")
         if len(train) == 0:
-            raise ValueError(f"{name} is empty: there is nothing to learn from or score")
+            raise ValueError(
+                f"{name} is empty: there is nothing to learn from or score"
+            )
         return interactions_to_csr(train, n_users=n_users, n_items=n_items, name=name)
 
 
@@ -173,7 +179,9 @@ class MostPopular(Recommender):
     """
 
     def _fit(self, X: sp.csr_matrix) -> None:
-        self.item_counts = np.asarray(X.sum(axis=0), dtype=np.float32).ravel()  # (n_items,)
+        self.item_counts = np.asarray(
+            X.sum(axis=0), dtype=np.float32
+        ).ravel()  # (n_items,)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.repeat(self.item_counts[None, :], users.size, axis=0)
@@ -188,7 +196,9 @@ def _topk_per_row(mat: sp.csr_matrix, k: int) -> sp.csr_matrix:
     rank = np.arange(mat.nnz) - mat.indptr[rows[order]]
     keep = order[rank < k]
     out = sp.csr_matrix(
-        (mat.data[keep], (rows[keep], mat.indices[keep])), shape=mat.shape, dtype=mat.dtype
+        (mat.data[keep], (rows[keep], mat.indices[keep])),
+        shape=mat.shape,
+        dtype=mat.dtype,
     )
     out.sort_indices()
     return out
@@ -231,7 +241,9 @@ class ItemKNN(Recommender):
         sim = sp.csr_matrix((data, (row, col)), shape=co.shape)
         # Row i of `sim` holds the neighbours of target item i; keep the top k,
         # then transpose so that scores = X @ W with W[j, i] = sim(j, i).
-        self.similarity = _topk_per_row(sim, self.k_neighbors).T.tocsr().astype(np.float32)
+        self.similarity = (
+            _topk_per_row(sim, self.k_neighbors).T.tocsr().astype(np.float32)
+        )
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return (self.train_matrix[users] @ self.similarity).toarray()
@@ -282,7 +294,9 @@ class EASE(Recommender):
 class _MF(nn.Module):
     """``score(u, i) = p_u . q_i + b_i``."""
 
-    def __init__(self, n_users: int, n_items: int, dim: int, generator: torch.Generator):
+    def __init__(
+        self, n_users: int, n_items: int, dim: int, generator: torch.Generator
+    ):
         super().__init__()
         self.user = nn.Embedding(n_users, dim)
         self.item = nn.Embedding(n_items, dim)
@@ -293,7 +307,9 @@ class _MF(nn.Module):
             self.item_bias.weight.zero_()
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return (self.user(users) * self.item(items)).sum(-1) + self.item_bias(items).squeeze(-1)
+        return (self.user(users) * self.item(items)).sum(-1) + self.item_bias(
+            items
+        ).squeeze(-1)
 
     def all_scores(self, users: torch.Tensor) -> torch.Tensor:
         return self.user(users) @ self.item.weight.T + self.item_bias.weight.T
@@ -393,7 +409,9 @@ class BPRMF(Recommender):
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ValueError(f"seed must be a non-negative int, got {seed!r}")
         self.seed = int(seed)
-        self.patience = None if patience is None else _check_k(patience, name="patience")
+        self.patience = (
+            None if patience is None else _check_k(patience, name="patience")
+        )
         self.show_progress = bool(show_progress)
         self._valid: pd.DataFrame | None = None
         self.history: History | None = None
@@ -411,7 +429,11 @@ class BPRMF(Recommender):
         }
 
     def fit(
-        self, train: pd.DataFrame, n_users: int, n_items: int, valid: pd.DataFrame | None = None
+        self,
+        train: pd.DataFrame,
+        n_users: int,
+        n_items: int,
+        valid: pd.DataFrame | None = None,
     ) -> BPRMF:
         """Train; see :meth:`Recommender.fit`.
 
@@ -445,7 +467,9 @@ class BPRMF(Recommender):
         def bpr_loss(model: _MF, batch) -> torch.Tensor:
             u, i, j = batch
             pu, qi, qj = model.user(u), model.item(i), model.item(j)
-            diff = (pu * (qi - qj)).sum(-1) + (model.item_bias(i) - model.item_bias(j)).squeeze(-1)
+            diff = (pu * (qi - qj)).sum(-1) + (
+                model.item_bias(i) - model.item_bias(j)
+            ).squeeze(-1)
             reg = (pu.pow(2).sum(-1) + qi.pow(2).sum(-1) + qj.pow(2).sum(-1)).mean()
             return -nn.functional.logsigmoid(diff).mean() + wd * reg
 
@@ -491,7 +515,9 @@ class TuneResult:
         protocol: how the validation numbers were made.
     """
 
-    def __init__(self, best_params, best_value, metric, table, best_model, protocol) -> None:
+    def __init__(
+        self, best_params, best_value, metric, table, best_model, protocol
+    ) -> None:
         self.best_params = best_params
         self.best_value = best_value
         self.metric = metric
@@ -548,29 +574,42 @@ def tune(
             unknown metric, or ``budget < 1``.
     """
     k = _check_k(k)
-    valid_metrics = [f"{name}@{k}" for name in ("precision", "recall", "f1", "ndcg")] + [
-        f"{name}@{k}" for name in ("hit_rate", "mrr", "map")
-    ]
+    valid_metrics = [
+        f"{name}@{k}" for name in ("precision", "recall", "f1", "ndcg")
+    ] + [f"{name}@{k}" for name in ("hit_rate", "mrr", "map")]
     if metric not in valid_metrics:
         raise ValueError(
             f"metric {metric!r} is not computed with k={k}; use one of {valid_metrics}"
         )
     if not isinstance(param_grid, Mapping):
-        raise TypeError(f"param_grid must be a dict of lists, got {type(param_grid).__name__}")
+        raise TypeError(
+            f"param_grid must be a dict of lists, got {type(param_grid).__name__}"
+        )
     for name, values in param_grid.items():
-        if isinstance(values, str) or not isinstance(values, list | tuple) or not values:
-            raise ValueError(f"param_grid[{name!r}] must be a non-empty list, got {values!r}")
+        if (
+            isinstance(values, str)
+            or not isinstance(values, list | tuple)
+            or not values
+        ):
+            raise ValueError(
+                f"param_grid[{name!r}] must be a non-empty list, got {values!r}"
+            )
     names = list(param_grid)
     configs = [
-        dict(zip(names, combo, strict=True)) for combo in itertools.product(*param_grid.values())
+        dict(zip(names, combo, strict=True))
+        for combo in itertools.product(*param_grid.values())
     ]
     if budget is not None:
         budget = _check_k(budget, name="budget")
         if budget < len(configs):
-            pick = np.sort(np.random.default_rng(seed).choice(len(configs), budget, replace=False))
+            pick = np.sort(
+                np.random.default_rng(seed).choice(len(configs), budget, replace=False)
+            )
             configs = [configs[i] for i in pick]
 
-    Recommender._check_train(valid, n_users, n_items, name="valid")  # fail before fitting
+    Recommender._check_train(
+        valid, n_users, n_items, name="valid"
+    )  # fail before fitting
     rows, best, best_model = [], -math.inf, None
     for params in configs:
         model = model_factory(**params)
@@ -579,7 +618,9 @@ def tune(
         fit_s = time.perf_counter() - start
         result = evaluate_full(model, train, valid, k=k, n_items=n_items)
         value = result[metric]
-        rows.append({**params, **result.metrics, "fit_s": fit_s, "eval_s": result.seconds})
+        rows.append(
+            {**params, **result.metrics, "fit_s": fit_s, "eval_s": result.seconds}
+        )
         if value > best:
             best, best_model, best_params = value, model, params
     table = (
@@ -587,4 +628,6 @@ def tune(
         .sort_values(metric, ascending=False, kind="stable")
         .reset_index(drop=True)
     )
-    return TuneResult(best_params, float(best), metric, table, best_model, PROTOCOL_FULL)
+    return TuneResult(
+        best_params, float(best), metric, table, best_model, PROTOCOL_FULL
+    )

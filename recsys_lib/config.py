@@ -83,7 +83,9 @@ def data_dir(create: bool = True) -> Path:
     raw = os.environ.get(DATA_DIR_ENV_VAR, "").strip()
     path = Path(raw).expanduser() if raw else REPO_ROOT / "data" / "cache"
     if path.exists() and not path.is_dir():
-        raise ValueError(f"{DATA_DIR_ENV_VAR} points at a file, not a directory: {path}")
+        raise ValueError(
+            f"{DATA_DIR_ENV_VAR} points at a file, not a directory: {path}"
+        )
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path

@@ -96,7 +96,9 @@ ML100K_ZIP_SHA256 = "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6
 # installed: the wheel is a zip file and we read three members out of it).
 RECBOLE_REQUIREMENT = "recbole==1.2.1"
 RECBOLE_WHEEL = "recbole-1.2.1-py3-none-any.whl"
-RECBOLE_WHEEL_SHA256 = "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407"
+RECBOLE_WHEEL_SHA256 = (
+    "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407"
+)
 RECBOLE_MEMBER_DIR = "recbole/dataset_example/ml-100k/"
 RECBOLE_FILES = {
     "ml-100k.inter": "4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff",
@@ -199,7 +201,9 @@ DSLABS_DATA_DIR = "usr/lib/R/site-library/dslabs/data/"
 # sha256 of the R object `movielens` serialized by R (uncompressed), as stored
 # in dslabs' lazy-load database data/Rdata.rdb (r-cran-dslabs 0.7.4-1). It is
 # cached as movielens.rds and parsed with the `rdata` package.
-ML_LATEST_SMALL_RDS_SHA256 = "900941e55084380c5faaf64a37e5754fc621e972695bd263839439d32a8dcc43"
+ML_LATEST_SMALL_RDS_SHA256 = (
+    "900941e55084380c5faaf64a37e5754fc621e972695bd263839439d32a8dcc43"
+)
 ML_LATEST_SMALL_TABLE_SHA256 = {
     "ratings": "06695500c0480b71c7ea38ad4553cf1bc33bfa22aa239aef457ace9f21ca6f6d",
     "items": "3d9d37f5e16ba1f3eaee7bc16dd90f4aaff64bed73f040938568d6abf716e759",
@@ -263,7 +267,9 @@ class _Expected:
         return self.content(path) if self.content is not None else None
 
     def describe(self) -> str:
-        return " or ".join(sorted(self.sha256)) + (" (or the same content)" if self.content else "")
+        return " or ".join(sorted(self.sha256)) + (
+            " (or the same content)" if self.content else ""
+        )
 
 
 def _as_expected(expected: str | _Expected, label: str = "download") -> _Expected:
@@ -315,7 +321,9 @@ def _install_file(src: Path | bytes, dest: Path, expected: str | _Expected) -> s
     return label
 
 
-def _download(url: str, dest: Path, expected: str | _Expected, timeout: float | None = None) -> str:
+def _download(
+    url: str, dest: Path, expected: str | _Expected, timeout: float | None = None
+) -> str:
     """Download ``url`` to ``dest`` and verify its sha256.
 
     Args:
@@ -336,7 +344,10 @@ def _download(url: str, dest: Path, expected: str | _Expected, timeout: float | 
     part = _part(dest)
     _log.info("downloading %s", url)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
+        with (
+            urllib.request.urlopen(url, timeout=timeout) as response,
+            open(part, "wb") as out,
+        ):
             shutil.copyfileobj(response, out, 1 << 20)
     except (OSError, ValueError, http.client.HTTPException) as exc:
         part.unlink(missing_ok=True)
@@ -352,7 +363,9 @@ def _download(url: str, dest: Path, expected: str | _Expected, timeout: float | 
     return label
 
 
-def _run_chain(name: str, steps: Sequence[tuple[str, Callable[[], Any]]]) -> tuple[str, Any]:
+def _run_chain(
+    name: str, steps: Sequence[tuple[str, Callable[[], Any]]]
+) -> tuple[str, Any]:
     """Run fetch steps in order until one succeeds; return ``(source, result)``."""
     failures = []
     for source, step in steps:
@@ -373,7 +386,13 @@ def _run(cmd: Sequence[str], cwd: Path | None = None, timeout: float = 900):
     """Run a command and capture its output (C locale, so messages are stable)."""
     env = {**os.environ, "LC_ALL": "C"}
     return subprocess.run(
-        list(cmd), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        list(cmd),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
     )
 
 
@@ -393,7 +412,13 @@ def _fetch_wheel(requirement: str, filename: str, sha256: str) -> Path:
         return path
     wheel_dir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "download", requirement, "--no-deps"]
-    cmd += ["--only-binary=:all:", "--disable-pip-version-check", "-q", "-d", str(wheel_dir)]
+    cmd += [
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(wheel_dir),
+    ]
     shown = f"pip download {requirement} --no-deps -d {wheel_dir}"
     _log.info("running %s", shown)
     try:
@@ -401,7 +426,9 @@ def _fetch_wheel(requirement: str, filename: str, sha256: str) -> Path:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SourceUnavailable(f"`{shown}` failed: {exc}") from exc
     if result.returncode != 0:
-        raise SourceUnavailable(f"`{shown}` failed: {_tail(result.stderr or result.stdout)}")
+        raise SourceUnavailable(
+            f"`{shown}` failed: {_tail(result.stderr or result.stdout)}"
+        )
     if not path.is_file():
         raise SourceUnavailable(f"`{shown}` did not produce {filename}")
     if _Expected({sha256: "wheel"}).match(path) is None:
@@ -448,19 +475,25 @@ def _apt_get_download(package: str, workdir: Path) -> Path:
                 update = _run(["apt-get", "update"])
                 _APT_UPDATED = True
                 if update.returncode != 0:
-                    raise SourceUnavailable(f"`apt-get update` failed: {_tail(update.stderr)}")
+                    raise SourceUnavailable(
+                        f"`apt-get update` failed: {_tail(update.stderr)}"
+                    )
                 result = _run(cmd, cwd=workdir)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SourceUnavailable(f"`apt-get download {package}` failed: {exc}") from exc
     if result.returncode != 0:
-        raise SourceUnavailable(f"`apt-get download {package}` failed: {_tail(result.stderr)}")
+        raise SourceUnavailable(
+            f"`apt-get download {package}` failed: {_tail(result.stderr)}"
+        )
     debs = sorted(workdir.glob(f"{package}_*.deb"))
     if not debs:
         raise SourceUnavailable(f"`apt-get download {package}` produced no .deb file")
     return debs[-1]
 
 
-def _from_debian(package: str, members: Sequence[str], install: Callable[[dict], Any]) -> Any:
+def _from_debian(
+    package: str, members: Sequence[str], install: Callable[[dict], Any]
+) -> Any:
     """Hand the files ``members`` of a Debian package to ``install``.
 
     An installed copy of the package is used if present (and valid); otherwise
@@ -478,7 +511,9 @@ def _from_debian(package: str, members: Sequence[str], install: Callable[[dict],
         try:
             return install(installed)
         except SourceUnavailable as exc:
-            _log.info("installed copy of %s not usable (%s); downloading it", package, exc)
+            _log.info(
+                "installed copy of %s not usable (%s); downloading it", package, exc
+            )
     with tempfile.TemporaryDirectory(prefix="recsys-deb-") as tmp:
         deb = _apt_get_download(package, Path(tmp))
         root = Path(tmp) / "root"
@@ -487,7 +522,9 @@ def _from_debian(package: str, members: Sequence[str], install: Callable[[dict],
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SourceUnavailable(f"`dpkg-deb -x {deb.name}` failed: {exc}") from exc
         if result.returncode != 0:
-            raise SourceUnavailable(f"`dpkg-deb -x {deb.name}` failed: {_tail(result.stderr)}")
+            raise SourceUnavailable(
+                f"`dpkg-deb -x {deb.name}` failed: {_tail(result.stderr)}"
+            )
         extracted = {m: root / m for m in members}
         missing = [m for m, p in extracted.items() if not p.is_file()]
         if missing:
@@ -519,7 +556,9 @@ def _encode_column(col: pd.Series) -> tuple[str, np.ndarray, np.ndarray]:
     elif kind == "list":
         values = np.array(["|".join(v) for v in col], dtype=str)
     else:
-        values = np.array(["" if m else str(v) for v, m in zip(col, missing, strict=True)])
+        values = np.array(
+            ["" if m else str(v) for v, m in zip(col, missing, strict=True)]
+        )
     return kind, values, missing
 
 
@@ -531,7 +570,9 @@ def _decode_column(kind: str, values: np.ndarray, missing: np.ndarray) -> pd.Ser
     if kind == "float":
         return pd.Series(values.astype("float64"))
     if kind == "list":
-        return pd.Series([v.split("|") if v else [] for v in values.tolist()], dtype=object)
+        return pd.Series(
+            [v.split("|") if v else [] for v in values.tolist()], dtype=object
+        )
     series = pd.Series(values.tolist(), dtype="str")
     return series.mask(missing) if missing.any() else series
 
@@ -605,10 +646,15 @@ def _usable(loaded: tuple | None, source: str, expected: Mapping[str, str]) -> b
     if loaded is None:
         return False
     meta = loaded[1]
-    return meta.get("source") == source and meta["checksums"].get("ratings") == expected["ratings"]
+    return (
+        meta.get("source") == source
+        and meta["checksums"].get("ratings") == expected["ratings"]
+    )
 
 
-def _check_tables(name: str, tables: Mapping[str, pd.DataFrame], expected: Mapping, strict=()):
+def _check_tables(
+    name: str, tables: Mapping[str, pd.DataFrame], expected: Mapping, strict=()
+):
     """Compare table checksums with the hard-coded ones.
 
     A mismatch in a table named in ``strict`` is an error; in the others, a
@@ -631,7 +677,9 @@ def _shape(table) -> str:
     return "x".join(str(n) for n in table.shape)
 
 
-def _multi_hot(lists: pd.Series, vocabulary: Sequence[str], index: pd.Index) -> pd.DataFrame:
+def _multi_hot(
+    lists: pd.Series, vocabulary: Sequence[str], index: pd.Index
+) -> pd.DataFrame:
     position = {g: j for j, g in enumerate(vocabulary)}
     matrix = np.zeros((len(lists), len(vocabulary)), dtype=np.int8)
     for i, genres in enumerate(lists):
@@ -682,7 +730,9 @@ class MovieLens100K:
 
     def genre_matrix(self) -> pd.DataFrame:
         """Multi-hot genres: ``(n_items, 19)`` int8, index ``item_id``, one column per genre."""
-        return _multi_hot(self.items["genres"], ML100K_GENRES, pd.Index(self.items[ITEM_COL]))
+        return _multi_hot(
+            self.items["genres"], ML100K_GENRES, pd.Index(self.items[ITEM_COL])
+        )
 
 
 _YEAR = re.compile(r"\((\d{4})\)")
@@ -693,7 +743,9 @@ def _year_from_title(title: str) -> int | None:
     return int(years[-1]) if years else None
 
 
-def _ml100k_canonical(ratings: pd.DataFrame, items: pd.DataFrame, users: pd.DataFrame) -> dict:
+def _ml100k_canonical(
+    ratings: pd.DataFrame, items: pd.DataFrame, users: pd.DataFrame
+) -> dict:
     """Same column order, dtypes and row order whatever the source."""
     ratings = ratings[[USER_COL, ITEM_COL, RATING_COL, TIMESTAMP_COL]].astype("int64")
     ratings = ratings.sort_values([USER_COL, TIMESTAMP_COL, ITEM_COL], kind="stable")
@@ -704,11 +756,15 @@ def _ml100k_canonical(ratings: pd.DataFrame, items: pd.DataFrame, users: pd.Data
             ITEM_COL: items[ITEM_COL].astype("int64"),
             "title": pd.Series(titles, dtype="str"),
             "year": pd.array([_year_from_title(t) for t in titles], dtype="Int64"),
-            "genres": pd.Series([sorted(g, key=order.__getitem__) for g in items["genres"]]),
+            "genres": pd.Series(
+                [sorted(g, key=order.__getitem__) for g in items["genres"]]
+            ),
         }
     ).sort_values(ITEM_COL, kind="stable")
     users = users.astype({USER_COL: "int64", "age": "int64"})
-    users = users[[USER_COL, "age", "gender", "occupation", "zip"]].sort_values(USER_COL)
+    users = users[[USER_COL, "age", "gender", "occupation", "zip"]].sort_values(
+        USER_COL
+    )
     users = users.astype({c: "str" for c in ("gender", "occupation", "zip")})
     return {
         "ratings": ratings.reset_index(drop=True),
@@ -717,7 +773,9 @@ def _ml100k_canonical(ratings: pd.DataFrame, items: pd.DataFrame, users: pd.Data
     }
 
 
-def _read_text_table(data: bytes, sep: str, names=None, encoding="utf-8") -> pd.DataFrame:
+def _read_text_table(
+    data: bytes, sep: str, names=None, encoding="utf-8"
+) -> pd.DataFrame:
     """Every cell as a string; no quoting, no NA guessing."""
     return pd.read_csv(
         io.BytesIO(data),
@@ -743,22 +801,33 @@ def _parse_ml100k_official(zip_path: Path) -> dict[str, pd.DataFrame]:
 
         def read(name: str) -> bytes:
             if name not in members:
-                raise DatasetError(f"{zip_path} has no {name}: not the MovieLens-100K archive")
+                raise DatasetError(
+                    f"{zip_path} has no {name}: not the MovieLens-100K archive"
+                )
             return zf.read(members[name])
 
         data, item, user = read("u.data"), read("u.item"), read("u.user")
-    ratings = _read_text_table(data, "\t", [USER_COL, ITEM_COL, RATING_COL, TIMESTAMP_COL])
+    ratings = _read_text_table(
+        data, "\t", [USER_COL, ITEM_COL, RATING_COL, TIMESTAMP_COL]
+    )
     item_cols = [ITEM_COL, "title", "release_date", "video_release_date", "imdb_url"]
-    raw_items = _read_text_table(item, "|", item_cols + list(ML100K_GENRES), encoding="latin-1")
+    raw_items = _read_text_table(
+        item, "|", item_cols + list(ML100K_GENRES), encoding="latin-1"
+    )
     flags = raw_items[list(ML100K_GENRES)].to_numpy() == "1"
     items = pd.DataFrame(
         {
             ITEM_COL: raw_items[ITEM_COL],
             "title": raw_items["title"],
-            "genres": [[g for g, f in zip(ML100K_GENRES, row, strict=True) if f] for row in flags],
+            "genres": [
+                [g for g, f in zip(ML100K_GENRES, row, strict=True) if f]
+                for row in flags
+            ],
         }
     )
-    users = _read_text_table(user, "|", [USER_COL, "age", "gender", "occupation", "zip"])
+    users = _read_text_table(
+        user, "|", [USER_COL, "age", "gender", "occupation", "zip"]
+    )
     return _ml100k_canonical(ratings.astype("int64"), items, users)
 
 
@@ -797,11 +866,15 @@ def _ml100k_raw(source: str) -> tuple[str, list[Path]]:
     if _cached(zip_path, _Expected({ML100K_ZIP_SHA256: "official"})):
         return "official", [zip_path]
     recbole_paths = [folder / name for name in RECBOLE_FILES]
-    valid = [_cached(p, RECBOLE_FILES[p.name]) for p in recbole_paths]  # checks (and cleans) all
+    valid = [
+        _cached(p, RECBOLE_FILES[p.name]) for p in recbole_paths
+    ]  # checks (and cleans) all
     if all(valid):
         return "recbole", recbole_paths
     if source == "cache":
-        raise DatasetError(f"{ML100K} is not in the cache ({folder}). {_fetch_hint(ML100K)}")
+        raise DatasetError(
+            f"{ML100K} is not in the cache ({folder}). {_fetch_hint(ML100K)}"
+        )
 
     def official() -> list[Path]:
         _download(ML100K_URL, zip_path, _Expected({ML100K_ZIP_SHA256: "official"}))
@@ -811,9 +884,13 @@ def _ml100k_raw(source: str) -> tuple[str, list[Path]]:
         wheel = _fetch_wheel(RECBOLE_REQUIREMENT, RECBOLE_WHEEL, RECBOLE_WHEEL_SHA256)
         try:
             with zipfile.ZipFile(wheel) as zf:
-                members = {p: zf.read(RECBOLE_MEMBER_DIR + p.name) for p in recbole_paths}
+                members = {
+                    p: zf.read(RECBOLE_MEMBER_DIR + p.name) for p in recbole_paths
+                }
         except (zipfile.BadZipFile, KeyError, OSError) as exc:
-            raise SourceUnavailable(f"cannot read the MovieLens files in {wheel}: {exc}") from exc
+            raise SourceUnavailable(
+                f"cannot read the MovieLens files in {wheel}: {exc}"
+            ) from exc
         for path, data in members.items():
             _install_file(data, path, RECBOLE_FILES[path.name])
         return recbole_paths
@@ -916,7 +993,9 @@ def _read_idx(path: Path, magic: int, offset: int) -> np.ndarray:
     """
     raw = path.read_bytes()
     try:
-        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip, faster than gzip.open
+        inflate = zlib.decompressobj(
+            wbits=16 + zlib.MAX_WBITS
+        )  # gzip, faster than gzip.open
         data = inflate.decompress(raw)
         if inflate.unused_data:  # more than one gzip member
             data = gzip.decompress(raw)
@@ -924,10 +1003,14 @@ def _read_idx(path: Path, magic: int, offset: int) -> np.ndarray:
         raise DatasetError(f"{path} is not a valid gzip file: {exc}") from exc
     header = np.frombuffer(data, dtype=">i4", count=offset // 4)
     if header[0] != magic:
-        raise DatasetError(f"{path} is not an IDX file (magic {header[0]}, expected {magic})")
+        raise DatasetError(
+            f"{path} is not an IDX file (magic {header[0]}, expected {magic})"
+        )
     values = np.frombuffer(data, dtype=np.uint8, offset=offset)
     if values.size != int(np.prod(header[1:])):
-        raise DatasetError(f"{path} is truncated: {values.size} values, header {header[1:]}")
+        raise DatasetError(
+            f"{path} is truncated: {values.size} values, header {header[1:]}"
+        )
     return values.reshape(header[1:])
 
 
@@ -953,7 +1036,11 @@ def _fashion_mnist_array(folder: Path, name: str) -> np.ndarray:
             array = np.load(npy, allow_pickle=False)
         except (OSError, ValueError, EOFError):
             array = None
-        if array is not None and array.dtype == np.uint8 and _idx_sha256(array, magic) == payload:
+        if (
+            array is not None
+            and array.dtype == np.uint8
+            and _idx_sha256(array, magic) == payload
+        ):
             return array
         npy.unlink()
     array = _read_idx(folder / name, magic, offset)
@@ -1040,7 +1127,9 @@ def load_fashion_mnist(split: str = "all", source: str = "auto") -> FashionMNIST
         x = _fashion_mnist_array(folder, image_file)
         y = _fashion_mnist_array(folder, label_file)
         if x.shape[0] != y.shape[0] or x.shape[1:] != (28, 28):
-            raise DatasetError(f"{FASHION_MNIST} {part}: images {x.shape} vs labels {y.shape}")
+            raise DatasetError(
+                f"{FASHION_MNIST} {part}: images {x.shape} vs labels {y.shape}"
+            )
         images.append(x)
         labels.append(y.astype(np.int64))
     return FashionMNIST(
@@ -1094,7 +1183,9 @@ class MovieLensLatestSmall:
 
     def genre_matrix(self) -> pd.DataFrame:
         """Multi-hot genres: ``(n_items, n_genres)`` int8, index ``item_id``."""
-        return _multi_hot(self.items["genres"], self.genres, pd.Index(self.items[ITEM_COL]))
+        return _multi_hot(
+            self.items["genres"], self.genres, pd.Index(self.items[ITEM_COL])
+        )
 
 
 def _import_rdata():
@@ -1125,7 +1216,9 @@ def _lazyload_object(rdb: bytes, rdx: bytes, name: str) -> bytes:
     the 4-byte big-endian uncompressed length, then either zlib data, or a
     type byte (``"Z"`` xz, ``"2"`` bzip2, ``"0"`` none) and the data.
     """
-    index_bytes = gzip.decompress(rdx) if rdx[:2] == b"\x1f\x8b" else zlib.decompress(rdx[4:])
+    index_bytes = (
+        gzip.decompress(rdx) if rdx[:2] == b"\x1f\x8b" else zlib.decompress(rdx[4:])
+    )
     index = _parse_r(index_bytes)
     variables = index["variables"]
     if name not in variables:
@@ -1143,7 +1236,9 @@ def _lazyload_object(rdb: bytes, rdx: bytes, name: str) -> bytes:
     else:
         data = zlib.decompress(record[4:])
     if len(data) != size:
-        raise SourceUnavailable(f"R object {name!r}: {len(data)} bytes, expected {size}")
+        raise SourceUnavailable(
+            f"R object {name!r}: {len(data)} bytes, expected {size}"
+        )
     return data
 
 
@@ -1165,7 +1260,9 @@ def _parse_latest_small(rds_path: Path) -> dict[str, pd.DataFrame]:
             ITEM_COL: movies["movieId"].astype("int64").to_numpy(),
             "title": movies["title"].astype("str").to_numpy(),
             "year": pd.array(movies["year"].to_numpy(), dtype="Int64"),
-            "genres": [[] if g == "(no genres listed)" else g.split("|") for g in genres],
+            "genres": [
+                [] if g == "(no genres listed)" else g.split("|") for g in genres
+            ],
         }
     )
     return {"ratings": ratings.reset_index(drop=True), "items": items}
@@ -1205,13 +1302,18 @@ def load_movielens_latest_small(source: str = "auto") -> MovieLensLatestSmall:
             )
 
         def install(paths: dict[str, Path]) -> str:
-            rdb, rdx = (paths[DSLABS_DATA_DIR + n].read_bytes() for n in ("Rdata.rdb", "Rdata.rdx"))
+            rdb, rdx = (
+                paths[DSLABS_DATA_DIR + n].read_bytes()
+                for n in ("Rdata.rdb", "Rdata.rdx")
+            )
             try:
                 data = _lazyload_object(rdb, rdx, "movielens")
             except (DatasetError, MemoryError):
                 raise
             except Exception as exc:  # any damage in the R database: this source failed
-                raise SourceUnavailable(f"cannot read dslabs' R database: {exc!r}") from exc
+                raise SourceUnavailable(
+                    f"cannot read dslabs' R database: {exc!r}"
+                ) from exc
             return _install_file(data, rds, expected)
 
         def debian() -> str:
@@ -1225,7 +1327,9 @@ def load_movielens_latest_small(source: str = "auto") -> MovieLensLatestSmall:
         tables = loaded[0]
     else:
         tables = _parse_latest_small(rds)
-        _check_tables(ML_LATEST_SMALL, tables, ML_LATEST_SMALL_TABLE_SHA256, strict=("ratings",))
+        _check_tables(
+            ML_LATEST_SMALL, tables, ML_LATEST_SMALL_TABLE_SHA256, strict=("ratings",)
+        )
         _save_tables(parsed, tables, {"dataset": ML_LATEST_SMALL, "source": "debian"})
     return MovieLensLatestSmall(tables["ratings"], tables["items"], "debian")
 
@@ -1256,7 +1360,12 @@ def fetch(names: list[str] | None = None) -> list[str]:
         start = time.perf_counter()
         data = FETCHERS[name]()
         source = getattr(data, "source", "?")
-        _log.info("%s: ready in %.1f s (source: %s)", name, time.perf_counter() - start, source)
+        _log.info(
+            "%s: ready in %.1f s (source: %s)",
+            name,
+            time.perf_counter() - start,
+            source,
+        )
     return names
 
 

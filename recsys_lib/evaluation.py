@@ -78,12 +78,17 @@ def _int_ids(values, name: str) -> np.ndarray:
         raise TypeError(f"{name} must hold integer ids, got dtype {arr.dtype}")
     arr = arr.astype(np.int64, copy=False)
     if arr.min() < 0:
-        raise ValueError(f"{name} holds negative ids (e.g. {int(arr.min())}); ids must be >= 0")
+        raise ValueError(
+            f"{name} holds negative ids (e.g. {int(arr.min())}); ids must be >= 0"
+        )
     return arr
 
 
 def interactions_to_csr(
-    data, n_users: int | None = None, n_items: int | None = None, name: str = "interactions"
+    data,
+    n_users: int | None = None,
+    n_items: int | None = None,
+    name: str = "interactions",
 ) -> sp.csr_matrix:
     """Turn interactions into a binary ``(n_users, n_items)`` CSR matrix.
 
@@ -157,7 +162,9 @@ def interactions_to_csr(
         n_items if n_items is not None else (int(items.max()) + 1 if items.size else 0),
     )
     mat = sp.csr_matrix(
-        (np.ones(users.size, dtype=np.float32), (users, items)), shape=shape, dtype=np.float32
+        (np.ones(users.size, dtype=np.float32), (users, items)),
+        shape=shape,
+        dtype=np.float32,
     )
     mat.sum_duplicates()
     mat.data[:] = 1.0
@@ -169,7 +176,9 @@ def _resize_rows(mat: sp.csr_matrix, n_rows: int) -> sp.csr_matrix:
     """Pad a CSR matrix with empty rows up to ``n_rows`` rows."""
     if mat.shape[0] >= n_rows:
         return mat
-    indptr = np.concatenate([mat.indptr, np.full(n_rows - mat.shape[0], mat.indptr[-1])])
+    indptr = np.concatenate(
+        [mat.indptr, np.full(n_rows - mat.shape[0], mat.indptr[-1])]
+    )
     return sp.csr_matrix((mat.data, mat.indices, indptr), shape=(n_rows, mat.shape[1]))
 
 
@@ -213,7 +222,9 @@ class _Scorer:
             return self.matrix[torch.from_numpy(users).to(self.matrix.device)]
         return self.matrix[users]
 
-    def __call__(self, users: np.ndarray, n_items: int | None) -> tuple[torch.Tensor, bool]:
+    def __call__(
+        self, users: np.ndarray, n_items: int | None
+    ) -> tuple[torch.Tensor, bool]:
         """Scores of ``users`` as a float32 CPU tensor ``(B, n_items)``.
 
         Returns:
@@ -321,7 +332,9 @@ def full_ranking_topk(
     train_csr = None
     n_users = scorer.n_users
     if train is not None:
-        train_csr = interactions_to_csr(train, n_users=None, n_items=n_items, name="train")
+        train_csr = interactions_to_csr(
+            train, n_users=None, n_items=n_items, name="train"
+        )
         if n_users is None and sp.issparse(train):
             n_users = train_csr.shape[0]
     users = _default_users(users, n_users)
@@ -339,7 +352,9 @@ def _resolve_n_items(scorer: _Scorer, train, n_items) -> int | None:
         if known is None:
             continue
         if n_items is not None and known != n_items:
-            raise ValueError(f"inconsistent catalog sizes: {known} vs n_items={n_items}")
+            raise ValueError(
+                f"inconsistent catalog sizes: {known} vs n_items={n_items}"
+            )
         n_items = int(known)
     return n_items
 
@@ -379,7 +394,9 @@ def _topk(scorer, train_csr, k, users, batch_size, n_items, return_scores):
         saved = None
         if train_csr is not None:
             sub = train_csr[batch]
-            rows = torch.from_numpy(np.repeat(np.arange(batch.size), np.diff(sub.indptr)))
+            rows = torch.from_numpy(
+                np.repeat(np.arange(batch.size), np.diff(sub.indptr))
+            )
             cols = torch.from_numpy(sub.indices.astype(np.int64))
             if not owned:  # not ours to keep: remember the few values we overwrite
                 saved = scores[rows, cols]
@@ -440,7 +457,9 @@ class EvalResult:
         shown = ", ".join(f"{name}={value:.4f}" for name, value in self.metrics.items())
         seed = "" if self.seed is None else f", seed={self.seed}"
         skipped = f", skipped={self.n_skipped}" if self.n_skipped else ""
-        return f"EvalResult[{self.protocol}](users={self.n_users}{seed}{skipped}: {shown})"
+        return (
+            f"EvalResult[{self.protocol}](users={self.n_users}{seed}{skipped}: {shown})"
+        )
 
     def to_frame(self, name: str | None = None) -> pd.DataFrame:
         """One-row DataFrame: the metrics plus protocol, users and seed.
@@ -457,7 +476,9 @@ class EvalResult:
     ) -> ConfidenceInterval:
         """Bootstrap confidence interval of one metric over users."""
         self[metric]  # raises a clear KeyError for unknown names
-        return bootstrap_ci(self.per_user[metric], n_boot=n_boot, alpha=alpha, seed=seed)
+        return bootstrap_ci(
+            self.per_user[metric], n_boot=n_boot, alpha=alpha, seed=seed
+        )
 
     def compare(
         self,
@@ -477,12 +498,22 @@ class EvalResult:
                 f"cannot compare results of different protocols: {self.protocol!r} vs "
                 f"{other.protocol!r}"
             )
-        if self.users is None or other.users is None or not np.array_equal(self.users, other.users):
-            raise ValueError("a paired test needs both results on the same users, same order")
+        if (
+            self.users is None
+            or other.users is None
+            or not np.array_equal(self.users, other.users)
+        ):
+            raise ValueError(
+                "a paired test needs both results on the same users, same order"
+            )
         self[metric]
         other[metric]
         return paired_bootstrap_test(
-            self.per_user[metric], other.per_user[metric], n_boot=n_boot, alpha=alpha, seed=seed
+            self.per_user[metric],
+            other.per_user[metric],
+            n_boot=n_boot,
+            alpha=alpha,
+            seed=seed,
         )
 
 
@@ -504,7 +535,10 @@ def _prepare(scorer: _Scorer, train, test, users, n_items):
     train_csr = interactions_to_csr(train, n_items=n_items, name="train")
     test_csr = interactions_to_csr(test, n_items=n_items, name="test")
     n_rows = max(train_csr.shape[0], test_csr.shape[0], scorer.n_users or 0)
-    train_csr, test_csr = _resize_rows(train_csr, n_rows), _resize_rows(test_csr, n_rows)
+    train_csr, test_csr = (
+        _resize_rows(train_csr, n_rows),
+        _resize_rows(test_csr, n_rows),
+    )
     overlap = train_csr.multiply(test_csr).nnz
     if overlap:
         raise ValueError(
@@ -626,8 +660,15 @@ def sample_negatives(
         support = np.ones(n_items, dtype=bool)
     else:
         w = np.asarray(item_weights, dtype=np.float64)
-        if w.shape != (n_items,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() == 0:
-            raise ValueError(f"item_weights must be {n_items} finite values >= 0, not all 0")
+        if (
+            w.shape != (n_items,)
+            or not np.isfinite(w).all()
+            or (w < 0).any()
+            or w.sum() == 0
+        ):
+            raise ValueError(
+                f"item_weights must be {n_items} finite values >= 0, not all 0"
+            )
         probs = w / w.sum()
         support = w > 0
     # Feasibility: items a user may draw = support minus what they interacted with.
@@ -756,10 +797,14 @@ def evaluate_sampled(
         weights = np.bincount(train_csr.indices, minlength=n_items).astype(np.float64)
     interacted = (train_csr + test_csr).tocsr()
     negatives = sample_negatives(interacted, pair_users, n_negatives, rng, weights)
-    candidates = np.concatenate([pair_items[:, None], negatives], axis=1)  # (P, 1 + n_neg)
+    candidates = np.concatenate(
+        [pair_items[:, None], negatives], axis=1
+    )  # (P, 1 + n_neg)
 
     cand_scores = np.empty(candidates.shape, dtype=np.float32)
-    bounds = np.searchsorted(pair_user_idx, np.arange(0, users.size + batch_size, batch_size))
+    bounds = np.searchsorted(
+        pair_user_idx, np.arange(0, users.size + batch_size, batch_size)
+    )
     for b, lo in enumerate(range(0, users.size, batch_size)):
         batch = users[lo : lo + batch_size]
         scores = scorer(batch, n_items)[0].numpy()  # only read here
@@ -780,7 +825,8 @@ def evaluate_sampled(
         per_pair = ranking_metrics(top, relevant, kk, per_user=True)
         for name, values in per_pair.items():
             per_user[name] = (
-                np.bincount(pair_user_idx, weights=values, minlength=users.size) / counts
+                np.bincount(pair_user_idx, weights=values, minlength=users.size)
+                / counts
             )
     metrics = {name: float(v.mean()) for name, v in per_user.items()}
     return EvalResult(
@@ -842,7 +888,9 @@ def _check_boot(n_boot, alpha) -> int:
     return n_boot
 
 
-def _boot_means(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+def _boot_means(
+    values: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
     """Means of ``n_boot`` resamples (with replacement), in memory-bounded chunks."""
     n = values.size
     chunk = max(1, 2**22 // n)
@@ -912,7 +960,9 @@ def paired_bootstrap_test(
     a = _values(values_a, "values_a", 2)
     b = _values(values_b, "values_b", 2)
     if a.shape != b.shape:
-        raise ValueError(f"paired values must be aligned by user: {a.size} vs {b.size} values")
+        raise ValueError(
+            f"paired values must be aligned by user: {a.size} vs {b.size} values"
+        )
     n_boot = _check_boot(n_boot, alpha)
     d = a - b
     observed = float(d.mean())

@@ -59,7 +59,9 @@ class RankingMetrics(dict):
             scored rows in the input, aligned with the per-user arrays.
     """
 
-    def __init__(self, values: dict, n_users: int, n_skipped: int, rows: np.ndarray) -> None:
+    def __init__(
+        self, values: dict, n_users: int, n_skipped: int, rows: np.ndarray
+    ) -> None:
         super().__init__(values)
         self.n_users = int(n_users)
         self.n_skipped = int(n_skipped)
@@ -73,7 +75,9 @@ class RankingMetrics(dict):
             else:
                 parts.append(f"{name!r}: <{np.shape(value)[0]} per-user values>")
         skipped = f", n_skipped={self.n_skipped}" if self.n_skipped else ""
-        return f"RankingMetrics({{{', '.join(parts)}}}, n_users={self.n_users}{skipped})"
+        return (
+            f"RankingMetrics({{{', '.join(parts)}}}, n_users={self.n_users}{skipped})"
+        )
 
 
 # ---------------------------------------------------------------- validation
@@ -91,13 +95,17 @@ def _check_k(k, n_cols: int | None = None, name: str = "k") -> int:
     return k
 
 
-def _as_rankings(top_items, k: int | None, name: str = "top_items") -> tuple[np.ndarray, int]:
+def _as_rankings(
+    top_items, k: int | None, name: str = "top_items"
+) -> tuple[np.ndarray, int]:
     """Validate ``top_items`` and return its first ``k`` columns as int64."""
     if hasattr(top_items, "detach"):  # a torch tensor
         top_items = top_items.detach().cpu().numpy()
     arr = np.asarray(top_items)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (n_users, n_ranked), got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a 2-D array (n_users, n_ranked), got shape {arr.shape}"
+        )
     if not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"{name} must hold integer item ids, got dtype {arr.dtype}")
     k = arr.shape[1] if k is None else _check_k(k, arr.shape[1])
@@ -106,7 +114,9 @@ def _as_rankings(top_items, k: int | None, name: str = "top_items") -> tuple[np.
     top = arr[:, :k].astype(np.int64, copy=False)
     if top.size and top.min() < 0:
         row = int(np.flatnonzero((top < 0).any(axis=1))[0])
-        raise ValueError(f"{name} holds negative item ids (first in row {row}); ids must be >= 0")
+        raise ValueError(
+            f"{name} holds negative item ids (first in row {row}); ids must be >= 0"
+        )
     if k > 1 and top.shape[0]:
         n_rows = top.shape[0]
         width = int(top.max()) + 1
@@ -142,7 +152,9 @@ def _relevant_to_csr(relevant, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
         mat.sum_duplicates()
         mat.sort_indices()
         return mat.indptr.astype(np.int64), mat.indices.astype(np.int64)
-    if isinstance(relevant, str | bytes) or not isinstance(relevant, Sequence | np.ndarray):
+    if isinstance(relevant, str | bytes) or not isinstance(
+        relevant, Sequence | np.ndarray
+    ):
         raise TypeError(
             "relevant must be a sequence (one collection of item ids per user) or a "
             f"scipy sparse matrix, got {type(relevant).__name__}"
@@ -198,11 +210,15 @@ def _hit_matrix(top: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> np.
         table[row_ids, indices] = True
         return np.take_along_axis(table, top, axis=1)
     if n_rows * width >= 2**62:  # ids too large to pack: compress them first
-        _, inverse = np.unique(np.concatenate([top.ravel(), indices]), return_inverse=True)
+        _, inverse = np.unique(
+            np.concatenate([top.ravel(), indices]), return_inverse=True
+        )
         top = inverse[: top.size].reshape(top.shape)
         indices = inverse[top.size :]
         width = int(inverse.max()) + 1
-    rel_keys = row_ids * width + indices  # sorted: rows ascend, items ascend within rows
+    rel_keys = (
+        row_ids * width + indices
+    )  # sorted: rows ascend, items ascend within rows
     top_keys = np.arange(n_rows, dtype=np.int64)[:, None] * width + top
     pos = np.searchsorted(rel_keys, top_keys)
     pos[pos == rel_keys.size] = 0
@@ -310,7 +326,9 @@ def ranking_metrics(
     precision = n_hits / k
     recall = n_hits / n_rel
     denom = precision + recall
-    f1 = np.divide(2.0 * precision * recall, denom, out=np.zeros_like(denom), where=denom > 0)
+    f1 = np.divide(
+        2.0 * precision * recall, denom, out=np.zeros_like(denom), where=denom > 0
+    )
     dcg = np.bincount(hit_row, weights=discounts[hit_col], minlength=n)
     ndcg = dcg / np.cumsum(discounts)[n_ideal - 1]
     any_hit = n_hits > 0
@@ -320,7 +338,9 @@ def ranking_metrics(
     mrr = np.zeros(n)
     mrr[hit_row[first_of_row]] = 1.0 / (hit_col[first_of_row] + 1.0)
     # precision@j at the m-th hit (1-based m) of a row sitting at rank j is m / j.
-    row_start = np.maximum.accumulate(np.where(first_of_row, np.arange(hit_row.size), 0))
+    row_start = np.maximum.accumulate(
+        np.where(first_of_row, np.arange(hit_row.size), 0)
+    )
     m_th = np.arange(hit_row.size) - row_start + 1.0
     ap = np.bincount(hit_row, weights=m_th / (hit_col + 1.0), minlength=n) / n_ideal
 
@@ -335,7 +355,9 @@ def ranking_metrics(
     }
     if not per_user:
         values = {name: float(v.mean()) for name, v in values.items()}
-    return RankingMetrics(values, n_users=rows.size, n_skipped=empty_rows.size, rows=rows)
+    return RankingMetrics(
+        values, n_users=rows.size, n_skipped=empty_rows.size, rows=rows
+    )
 
 
 # ---------------------------------------------------------------- beyond accuracy
@@ -352,7 +374,9 @@ def _check_n_items(top: np.ndarray, n_items, name: str = "top_items") -> int:
 def _item_vector(values, n_items_needed: int, name: str) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one value per item), got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be 1-D (one value per item), got shape {arr.shape}"
+        )
     if arr.shape[0] < n_items_needed:
         raise ValueError(
             f"{name} has {arr.shape[0]} entries but top_items holds item id "
@@ -458,7 +482,9 @@ def intra_list_diversity(
     if (item_features is None) == (item_categories is None):
         raise ValueError("give exactly one of item_features or item_categories")
     if k < 2:
-        raise ValueError("intra_list_diversity needs lists of at least 2 items (k >= 2)")
+        raise ValueError(
+            "intra_list_diversity needs lists of at least 2 items (k >= 2)"
+        )
     n_pairs = k * (k - 1) / 2.0
     needed = int(top.max()) + 1 if top.size else 0
     if item_features is not None:
@@ -496,7 +522,9 @@ def intra_list_diversity(
         new_run[:, 1:] = labels[:, 1:] != labels[:, :-1]
         pos = np.broadcast_to(np.arange(k), labels.shape)
         run_start = np.maximum.accumulate(np.where(new_run, pos, 0), axis=1)
-        same_pairs = (pos - run_start).sum(axis=1)  # each item pairs with earlier equals
+        same_pairs = (pos - run_start).sum(
+            axis=1
+        )  # each item pairs with earlier equals
         per = 1.0 - same_pairs / n_pairs
     return per if per_user else float(per.mean())
 
@@ -543,7 +571,9 @@ def novelty(top_items, item_popularity, k: int | None = None, per_user: bool = F
     return per if per_user else float(per.mean())
 
 
-def popularity_bias(top_items, item_popularity, k: int | None = None, per_user: bool = False):
+def popularity_bias(
+    top_items, item_popularity, k: int | None = None, per_user: bool = False
+):
     """Average Recommendation Popularity (ARP) of the lists.
 
     Introduced in Chapter 3 (after Abdollahpouri et al., 2019). The mean, over
@@ -592,7 +622,9 @@ def latency_summary(seconds_per_user) -> dict[str, float]:
     """
     t = np.asarray(seconds_per_user, dtype=np.float64)
     if t.ndim != 1 or t.size == 0:
-        raise ValueError(f"seconds_per_user must be a non-empty 1-D array, got shape {t.shape}")
+        raise ValueError(
+            f"seconds_per_user must be a non-empty 1-D array, got shape {t.shape}"
+        )
     if not np.isfinite(t).all() or (t < 0).any():
         raise ValueError("seconds_per_user must hold finite times >= 0")
     ms = t * 1000.0

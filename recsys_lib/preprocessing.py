@@ -117,7 +117,9 @@ class QualityStep:
             )
         for name in ("rows_in", "rows_out", "removed", "changed"):
             if getattr(self, name) < 0:
-                raise ValueError(f"QualityStep.{name} must be >= 0, got {getattr(self, name)}")
+                raise ValueError(
+                    f"QualityStep.{name} must be >= 0, got {getattr(self, name)}"
+                )
         if self.removed != self.rows_in - self.rows_out:
             raise ValueError(
                 f"step {self.step!r}: removed={self.removed} but rows_in - rows_out = "
@@ -252,11 +254,15 @@ class QualityReport:
             return f"{self.title}: {self._footer()}"
         numeric = ("rows_in", "rows_out", "removed", "changed")
         cells = [
-            [f"{getattr(s, c):,}" if c in numeric else str(getattr(s, c)) for c in REPORT_COLUMNS]
+            [
+                f"{getattr(s, c):,}" if c in numeric else str(getattr(s, c))
+                for c in REPORT_COLUMNS
+            ]
             for s in self.steps
         ]
         widths = [
-            max(len(c), *(len(row[j]) for row in cells)) for j, c in enumerate(REPORT_COLUMNS)
+            max(len(c), *(len(row[j]) for row in cells))
+            for j, c in enumerate(REPORT_COLUMNS)
         ]
 
         def line(values) -> str:
@@ -273,7 +279,11 @@ class QualityReport:
         head = f"<p><b>{escape(self.title)}</b></p>"
         if not self.steps:
             return head + f"<p>{escape(self._footer())}</p>"
-        return head + self.to_frame().to_html(index=False) + f"<p>{escape(self._footer())}</p>"
+        return (
+            head
+            + self.to_frame().to_html(index=False)
+            + f"<p>{escape(self._footer())}</p>"
+        )
 
 
 def _record(
@@ -286,7 +296,9 @@ def _record(
 ) -> None:
     """Append a step to ``report``; without a report, print it if anything happened."""
     if report is not None and not isinstance(report, QualityReport):
-        raise TypeError(f"report must be a QualityReport or None, got {type(report).__name__}")
+        raise TypeError(
+            f"report must be a QualityReport or None, got {type(report).__name__}"
+        )
     if report is not None:
         report.add(step, rows_in, rows_out, reason, changed=changed)
         return
@@ -299,19 +311,25 @@ def _record(
 
 def _check_report(report) -> None:
     if report is not None and not isinstance(report, QualityReport):
-        raise TypeError(f"report must be a QualityReport or None, got {type(report).__name__}")
+        raise TypeError(
+            f"report must be a QualityReport or None, got {type(report).__name__}"
+        )
 
 
 # ===================================================================== checks
 # Shared with recsys_lib.splits.
-_NON_ID_COLS = frozenset({RATING_COL, TIMESTAMP_COL, LABEL_COL, PREDICTION_COL, PRICE_COL})
+_NON_ID_COLS = frozenset(
+    {RATING_COL, TIMESTAMP_COL, LABEL_COL, PREDICTION_COL, PRICE_COL}
+)
 
 
 def _check_frame(df, fn: str, *, allow_empty: bool = False) -> None:
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"{fn}: expected a pandas DataFrame, got {type(df).__name__}")
     if not allow_empty and len(df) == 0:
-        raise ValueError(f"{fn}: the DataFrame is empty (0 rows); there is nothing to process")
+        raise ValueError(
+            f"{fn}: the DataFrame is empty (0 rows); there is nothing to process"
+        )
 
 
 def _as_columns(columns, name: str, fn: str) -> tuple[str, ...]:
@@ -319,7 +337,9 @@ def _as_columns(columns, name: str, fn: str) -> tuple[str, ...]:
     if isinstance(columns, str):
         return (columns,)
     if not isinstance(columns, Iterable):
-        raise TypeError(f"{fn}: {name} must be a column name or a list of names, got {columns!r}")
+        raise TypeError(
+            f"{fn}: {name} must be a column name or a list of names, got {columns!r}"
+        )
     cols = tuple(dict.fromkeys(columns))
     if not cols:
         raise ValueError(f"{fn}: {name} is empty; give at least one")
@@ -338,12 +358,16 @@ def _require_columns(df: pd.DataFrame, columns: Sequence, fn: str) -> None:
         )
 
 
-def _check_id_column(df: pd.DataFrame, col, fn: str, *, allow_nan: bool = False) -> None:
+def _check_id_column(
+    df: pd.DataFrame, col, fn: str, *, allow_nan: bool = False
+) -> None:
     """IDs must be integers, text or categorical, and (by default) never NaN."""
     s = df[col]
     dtype = s.dtype
     if pd.api.types.is_bool_dtype(dtype):
-        raise TypeError(f"{fn}: ID column {col!r} is boolean; IDs must be integers or strings")
+        raise TypeError(
+            f"{fn}: ID column {col!r} is boolean; IDs must be integers or strings"
+        )
     if pd.api.types.is_float_dtype(dtype):
         n_nan = int(s.isna().sum())
         if n_nan:
@@ -375,7 +399,9 @@ def _check_id_column(df: pd.DataFrame, col, fn: str, *, allow_nan: bool = False)
 
 def _check_numeric_column(df: pd.DataFrame, col, fn: str, what: str = "rating") -> None:
     s = df[col]
-    if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
+    if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(
+        s.dtype
+    ):
         raise TypeError(
             f"{fn}: {what} column {col!r} must be numeric, got dtype {s.dtype}; "
             f"convert it with pd.to_numeric(df[{col!r}])"
@@ -386,7 +412,10 @@ def _check_numeric_column(df: pd.DataFrame, col, fn: str, what: str = "rating") 
             f"{fn}: {what} column {col!r} has {n_nan} NaN value(s); "
             "remove them first with drop_missing(df, columns=[...])"
         )
-    if pd.api.types.is_float_dtype(s.dtype) and not np.isfinite(s.to_numpy(dtype=float)).all():
+    if (
+        pd.api.types.is_float_dtype(s.dtype)
+        and not np.isfinite(s.to_numpy(dtype=float)).all()
+    ):
         raise ValueError(f"{fn}: {what} column {col!r} holds infinite values")
 
 
@@ -399,7 +428,9 @@ def _check_time_column(df: pd.DataFrame, col, fn: str) -> None:
         )
     s = df[col]
     is_time = pd.api.types.is_datetime64_any_dtype(s.dtype)
-    is_num = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+    is_num = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(
+        s.dtype
+    )
     if not (is_time or is_num):
         raise TypeError(
             f"{fn}: time column {col!r} has dtype {s.dtype}; use numbers (e.g. Unix seconds) "
@@ -424,7 +455,9 @@ def _stable_time_order(s: pd.Series) -> np.ndarray:
 
 def _check_int(value, name: str, fn: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{fn}: {name} must be an int, got {type(value).__name__}: {value!r}")
+        raise TypeError(
+            f"{fn}: {name} must be an int, got {type(value).__name__}: {value!r}"
+        )
     if value < low:
         raise ValueError(f"{fn}: {name} must be >= {low}, got {value}")
     return int(value)
@@ -432,7 +465,9 @@ def _check_int(value, name: str, fn: str, low: int) -> int:
 
 def _check_real(value, name: str, fn: str) -> float:
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__}: {value!r}")
+        raise TypeError(
+            f"{fn}: {name} must be a number, got {type(value).__name__}: {value!r}"
+        )
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{fn}: {name} must be finite, got {value}")
@@ -549,7 +584,9 @@ def drop_missing(
         bad |= miss
     out = df.loc[~bad]
     what = "missing (NaN/None" + (" or blank string)" if blank_as_missing else ")")
-    _record(report, fn, len(df), len(out), f"{what} values per column -- {', '.join(parts)}")
+    _record(
+        report, fn, len(df), len(out), f"{what} values per column -- {', '.join(parts)}"
+    )
     return out
 
 
@@ -667,7 +704,11 @@ def drop_outlier_users(
     _check_id_column(df, user_col, fn)
     given = [
         n
-        for n, v in (("max_events", max_events), ("quantile", quantile), ("robust_z", robust_z))
+        for n, v in (
+            ("max_events", max_events),
+            ("quantile", quantile),
+            ("robust_z", robust_z),
+        )
         if v is not None
     ]
     if len(given) != 1:
@@ -703,8 +744,9 @@ def drop_outlier_users(
             limit = float(np.expm1(med + z * mad / 0.6745))
             rule = f"robust z-score of log(1 + events) > {z:g}, i.e. more than ~{limit:,.0f} events"
     out = df.loc[~df[user_col].isin(outliers.index)]
-    reason = f"users with {rule}: {_plural(len(outliers), 'user')} of {len(counts):,} dropped" + (
-        f" (largest had {int(outliers.max()):,} events)" if len(outliers) else ""
+    reason = (
+        f"users with {rule}: {_plural(len(outliers), 'user')} of {len(counts):,} dropped"
+        + (f" (largest had {int(outliers.max()):,} events)" if len(outliers) else "")
     )
     _record(report, fn, len(df), len(out), reason)
     return out
@@ -746,7 +788,13 @@ def keep_events(
     removed = df.loc[~mask, event_col].value_counts(dropna=False)
     detail = ", ".join(f"{k}: {v:,}" for k, v in removed.items()) or "none"
     out = df.loc[mask]
-    _record(report, fn, len(df), len(out), f"kept {', '.join(map(str, events))}; removed {detail}")
+    _record(
+        report,
+        fn,
+        len(df),
+        len(out),
+        f"kept {', '.join(map(str, events))}; removed {detail}",
+    )
     return out
 
 
@@ -807,7 +855,10 @@ def normalize_ids(
             cleaned.append(text.lower() if lower else text)
         cleaned_u = np.array(cleaned + [None], dtype=object)  # index -1 -> None (NaN)
         differs_u = np.array(
-            [not isinstance(v, str) or c != v for v, c in zip(uniques, cleaned, strict=True)]
+            [
+                not isinstance(v, str) or c != v
+                for v, c in zip(uniques, cleaned, strict=True)
+            ]
             + [False],
             dtype=bool,
         )
@@ -867,7 +918,9 @@ def clip_ratings(
     if low >= high:
         raise ValueError(f"{fn}: need low < high, got low={low}, high={high}")
     if out_of_range not in ("clip", "drop"):
-        raise ValueError(f"{fn}: out_of_range must be 'clip' or 'drop', got {out_of_range!r}")
+        raise ValueError(
+            f"{fn}: out_of_range must be 'clip' or 'drop', got {out_of_range!r}"
+        )
     r = df[rating_col]
     below, above = r < low, r > high
     n_below, n_above = int(below.sum()), int(above.sum())
@@ -875,7 +928,11 @@ def clip_ratings(
     if out_of_range == "drop":
         out = df.loc[~(below | above)]
         _record(
-            report, fn, len(df), len(out), f"ratings outside [{low:g}, {high:g}] dropped: {detail}"
+            report,
+            fn,
+            len(df),
+            len(out),
+            f"ratings outside [{low:g}, {high:g}] dropped: {detail}",
         )
         return out
     out = df.copy()
@@ -1018,9 +1075,7 @@ def to_implicit(
         _record(report, fn, len(df), len(out), reason)
         return out
     out = out.loc[positive]
-    reason = (
-        f"{rating_col} >= {threshold:g} is positive; {n_neg:,} rows below the threshold removed"
-    )
+    reason = f"{rating_col} >= {threshold:g} is positive; {n_neg:,} rows below the threshold removed"
     _record(report, fn, len(df), len(out), reason)
     return out
 
@@ -1138,8 +1193,12 @@ def k_core_filter(
     cur = df
     converged = False
     for it in range(1, max_iter + 1):
-        u_count = cur.groupby(user_col, observed=True, sort=False)[user_col].transform("size")
-        i_count = cur.groupby(item_col, observed=True, sort=False)[item_col].transform("size")
+        u_count = cur.groupby(user_col, observed=True, sort=False)[user_col].transform(
+            "size"
+        )
+        i_count = cur.groupby(item_col, observed=True, sort=False)[item_col].transform(
+            "size"
+        )
         keep = (u_count >= user_k).to_numpy() & (i_count >= item_k).to_numpy()
         if keep.all():
             converged = True
@@ -1159,14 +1218,22 @@ def k_core_filter(
                 f"every user below user_k (or vice versa) after {it} rounds. Use smaller k."
             )
     if not rounds:
-        rounds.append((len(df), len(df), f"already a ({user_k}, {item_k})-core; nothing removed"))
+        rounds.append(
+            (len(df), len(df), f"already a ({user_k}, {item_k})-core; nothing removed")
+        )
     elif converged:
         n_u, n_i = cur[user_col].nunique(), cur[item_col].nunique()
         last = rounds[-1]
-        rounds[-1] = (*last[:2], last[2] + f"; stable: {n_u:,} users, {n_i:,} items remain")
+        rounds[-1] = (
+            *last[:2],
+            last[2] + f"; stable: {n_u:,} users, {n_i:,} items remain",
+        )
     else:
         last = rounds[-1]
-        rounds[-1] = (*last[:2], last[2] + f"; STOPPED at max_iter={max_iter}, not yet a k-core")
+        rounds[-1] = (
+            *last[:2],
+            last[2] + f"; STOPPED at max_iter={max_iter}, not yet a k-core",
+        )
         warnings.warn(
             f"{fn}: stopped after max_iter={max_iter} rounds before reaching a fixed point; "
             "some users or items are still below k. Raise max_iter.",
@@ -1201,7 +1268,9 @@ class IdMapper:
         user_ids, item_ids: raw ID for each code (``user_ids[code] == raw``).
     """
 
-    def __init__(self, user_col: str | None = USER_COL, item_col: str | None = ITEM_COL) -> None:
+    def __init__(
+        self, user_col: str | None = USER_COL, item_col: str | None = ITEM_COL
+    ) -> None:
         self.columns = tuple(c for c in (user_col, item_col) if c is not None)
         if not self.columns:
             raise ValueError("IdMapper: give at least one of user_col, item_col")
@@ -1301,7 +1370,9 @@ class IdMapper:
         self._require_fitted("transform")
         _check_report(report)
         if unknown not in ("raise", "drop"):
-            raise ValueError(f"{fn}: unknown must be 'raise' or 'drop', got {unknown!r}")
+            raise ValueError(
+                f"{fn}: unknown must be 'raise' or 'drop', got {unknown!r}"
+            )
         _check_frame(df, fn, allow_empty=True)
         _require_columns(df, self.columns, fn)
         codes = {}
@@ -1357,7 +1428,9 @@ class IdMapper:
         for col in self.columns:
             s = df[col]
             if not pd.api.types.is_integer_dtype(s.dtype):
-                raise ValueError(f"{fn}: codes in {col!r} must be integers, got dtype {s.dtype}")
+                raise ValueError(
+                    f"{fn}: codes in {col!r} must be integers, got dtype {s.dtype}"
+                )
             c = s.to_numpy()
             n = len(self._index[col])
             if len(c) and (c.min() < 0 or c.max() >= n):

@@ -236,10 +236,16 @@ SEGMENTS = ("bargain hunter", "trend seeker", "classic", "premium")
 REGIONS = ("North", "South", "East", "West", "Capital")
 GENDERS = ("F", "M", "X")
 
-_SESSION_GAP = 1800  # seconds of quiet between two sessions of one user (the usual 30-min rule)
+_SESSION_GAP = (
+    1800  # seconds of quiet between two sessions of one user (the usual 30-min rule)
+)
 _REPRICE_DAYS = 28  # regular prices are revised every four weeks
-_OVERSAMPLE = 3  # candidate draws per slate slot before removing repeats and unlaunched items
-_SLATE_CHUNK = 65_536  # slates drawn per block, which bounds the memory of the slate step
+_OVERSAMPLE = (
+    3  # candidate draws per slate slot before removing repeats and unlaunched items
+)
+_SLATE_CHUNK = (
+    65_536  # slates drawn per block, which bounds the memory of the slate step
+)
 
 # ------------------------------------------------------------ vocabulary
 
@@ -287,8 +293,16 @@ _MATERIALS = {
     ),
 }
 _QUALITY_SENTENCES = (
-    ("Great value for everyday wear.", "An affordable basic.", "A budget-friendly pick."),
-    ("A dependable wardrobe staple.", "Well made for daily use.", "Good quality at a fair price."),
+    (
+        "Great value for everyday wear.",
+        "An affordable basic.",
+        "A budget-friendly pick.",
+    ),
+    (
+        "A dependable wardrobe staple.",
+        "Well made for daily use.",
+        "Good quality at a fair price.",
+    ),
     (
         "Crafted with meticulous attention to detail.",
         "A premium piece built to last.",
@@ -395,11 +409,15 @@ class ShopConfig:
 
     # --- sizes
     n_users: int = 2000  # enough shoppers for stable metrics, small enough for a laptop
-    n_products: int = 1000  # ~100 per category: a real choice, yet every item gets impressions
+    n_products: int = (
+        1000  # ~100 per category: a real choice, yet every item gets impressions
+    )
     n_days: int = 182  # half a year: winter-to-summer seasonality and many promotions
     n_brands: int = 40  # a few big brands and a long tail
     start_date: str = "2024-01-01"  # day 0, a Monday in winter
-    style_dim: int = 4  # style directions read from the pictures: enough to matter, few to name
+    style_dim: int = (
+        4  # style directions read from the pictures: enough to matter, few to name
+    )
     # --- shoppers and traffic
     new_user_fraction: float = 0.2  # some users sign up during the window (cold start)
     sessions_per_user_per_week: float = 0.28  # ~7 sessions per user in half a year
@@ -407,15 +425,21 @@ class ShopConfig:
     pages_per_session: float = 1.8  # mean pages (slates) seen per session, >= 1
     slate_size: int = 12  # products per page, a typical grid
     category_browse_prob: float = 0.5  # half the sessions browse one category page
-    logging_popular_share: float = 0.6  # the logging policy favours popular items, explores
+    logging_popular_share: float = (
+        0.6  # the logging policy favours popular items, explores
+    )
     # --- catalogue
     new_product_fraction: float = 0.2  # new arrivals launch during the window
     popularity_skew: float = 1.0  # Zipf exponent: a classic long tail
     price_scale: float = 1.0  # multiplies every base price (currency or market level)
-    price_quality_coef: float = 0.35  # better products cost more (log-price per quality sd)
+    price_quality_coef: float = (
+        0.35  # better products cost more (log-price per quality sd)
+    )
     price_noise: float = 0.15  # price is a hint of quality, not a copy of it
     text_template_variety: int = 8  # number of title templates used (1 = monotone text)
-    text_noise: float = 0.15  # chance a describing word is random: text is informative, not exact
+    text_noise: float = (
+        0.15  # chance a describing word is random: text is informative, not exact
+    )
     # --- hidden tastes and the true affinity
     category_weight: float = 1.0  # category is the strongest single signal in fashion
     brand_weight: float = 0.4  # brand loyalty matters, less than category
@@ -443,7 +467,9 @@ class ShopConfig:
     promo_rate: float = 0.01  # a promotion starts on ~1 day in 100 per product
     price_trend_std: float = 0.05  # yearly drift of regular prices
     price_season_amp: float = 0.05  # in-season products cost up to 5% more
-    market_daily_units: float = 2.0  # mean units a product sells per day in the whole market
+    market_daily_units: float = (
+        2.0  # mean units a product sells per day in the whole market
+    )
     price_elasticity: float = 1.5  # a 10% price cut sells ~15% more
 
     def __post_init__(self):
@@ -453,7 +479,9 @@ class ShopConfig:
     def preset(cls, name: str = "default", **overrides) -> ShopConfig:
         """A named size, ``"tiny"``, ``"default"`` or ``"large"``, with optional overrides."""
         if not isinstance(name, str) or name not in PRESETS:
-            raise ValueError(f"unknown ShopSim preset {name!r}; use one of {', '.join(PRESETS)}")
+            raise ValueError(
+                f"unknown ShopSim preset {name!r}; use one of {', '.join(PRESETS)}"
+            )
         return cls(**{**PRESETS[name], **overrides})
 
     def replace(self, **changes) -> ShopConfig:
@@ -465,14 +493,20 @@ class ShopConfig:
         for name, (low, high) in _INT_RANGES.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+                raise TypeError(
+                    f"{name} must be an int, got {type(value).__name__}: {value!r}"
+                )
             if value < low or (high is not None and value > high):
                 upper = f" and <= {high}" if high is not None else ""
                 raise ValueError(f"{name} must be >= {low}{upper}, got {value}")
         for name, (low, high, low_open) in _FLOAT_RANGES.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+            if isinstance(value, bool) or not isinstance(
+                value, int | float | np.number
+            ):
+                raise TypeError(
+                    f"{name} must be a number, got {type(value).__name__}: {value!r}"
+                )
             if not math.isfinite(value):
                 raise ValueError(f"{name} must be finite, got {value}")
             too_low = low is not None and (value <= low if low_open else value < low)
@@ -680,7 +714,9 @@ class Shop:
         chunk = chunk_size or max(1, 4_000_000 // max(1, i.size))
         out = np.empty((u.size, i.size))
         for lo in range(0, u.size, chunk):
-            out[lo : lo + chunk] = _block_affinity(self.truth, self.config, u[lo : lo + chunk], i)
+            out[lo : lo + chunk] = _block_affinity(
+                self.truth, self.config, u[lo : lo + chunk], i
+            )
         return out
 
     @staticmethod
@@ -698,7 +734,11 @@ class Shop:
     # -------------------------------------------------------- summaries
     def summary(self) -> pd.DataFrame:
         """One-column table of counts, rates and the date range."""
-        counts = self.events[EVENT_COL].value_counts().reindex(list(EVENT_TYPES), fill_value=0)
+        counts = (
+            self.events[EVENT_COL]
+            .value_counts()
+            .reindex(list(EVENT_TYPES), fill_value=0)
+        )
         purchases = self.events[self.events[EVENT_COL] == "purchase"]
         end = self.start_date + pd.Timedelta(days=self.config.n_days - 1)
         rows = {
@@ -712,13 +752,21 @@ class Shop:
             "sessions": self.n_sessions,
             "events": len(self.events),
             **{f"{kind} events": int(counts[kind]) for kind in EVENT_TYPES},
-            "click-through rate": round(counts["click"] / max(1, counts["impression"]), 4),
-            "add-to-cart per click": round(counts["add_to_cart"] / max(1, counts["click"]), 4),
-            "purchases per cart": round(counts["purchase"] / max(1, counts["add_to_cart"]), 4),
+            "click-through rate": round(
+                counts["click"] / max(1, counts["impression"]), 4
+            ),
+            "add-to-cart per click": round(
+                counts["add_to_cart"] / max(1, counts["click"]), 4
+            ),
+            "purchases per cart": round(
+                counts["purchase"] / max(1, counts["add_to_cart"]), 4
+            ),
             "revenue": round(float(purchases[PRICE_COL].sum()), 2),
             "market units sold": int(self.price_history["units_sold"].sum()),
         }
-        return pd.DataFrame({"value": pd.Series(rows, dtype=object)}).rename_axis("metric")
+        return pd.DataFrame({"value": pd.Series(rows, dtype=object)}).rename_axis(
+            "metric"
+        )
 
     def __repr__(self) -> str:
         counts = self.events[EVENT_COL].value_counts()
@@ -735,33 +783,49 @@ class Shop:
 # ------------------------------------------------------------ affinity
 
 
-def _pair_affinity(t: ShopTruth, cfg: ShopConfig, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+def _pair_affinity(
+    t: ShopTruth, cfg: ShopConfig, u: np.ndarray, i: np.ndarray
+) -> np.ndarray:
     chunk = 1 << 20  # pairs per block: bounds the (pairs x style_dim) temporaries
     if u.size <= chunk:
         return _pair_affinity_block(t, cfg, u, i)
     out = np.empty(u.size)
     for lo in range(0, u.size, chunk):
-        out[lo : lo + chunk] = _pair_affinity_block(t, cfg, u[lo : lo + chunk], i[lo : lo + chunk])
+        out[lo : lo + chunk] = _pair_affinity_block(
+            t, cfg, u[lo : lo + chunk], i[lo : lo + chunk]
+        )
     return out
 
 
-def _pair_affinity_block(t: ShopTruth, cfg: ShopConfig, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+def _pair_affinity_block(
+    t: ShopTruth, cfg: ShopConfig, u: np.ndarray, i: np.ndarray
+) -> np.ndarray:
     a = cfg.category_weight * t.user_category_taste[u, t.item_category[i]]
     a += cfg.brand_weight * t.user_brand_taste[u, t.item_brand[i]]
     a += (cfg.style_weight / math.sqrt(cfg.style_dim)) * np.einsum(
         "nd,nd->n", t.user_style[u], t.item_style[i]
     )
-    a += cfg.quality_weight * t.item_quality[i] + cfg.popularity_weight * t.item_popularity[i]
+    a += (
+        cfg.quality_weight * t.item_quality[i]
+        + cfg.popularity_weight * t.item_popularity[i]
+    )
     gap = t.item_price_level[i] - t.user_price_pref[u]
     a -= cfg.price_weight * t.user_price_sensitivity[u] * gap**2
     return a
 
 
-def _block_affinity(t: ShopTruth, cfg: ShopConfig, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+def _block_affinity(
+    t: ShopTruth, cfg: ShopConfig, u: np.ndarray, i: np.ndarray
+) -> np.ndarray:
     a = cfg.category_weight * t.user_category_taste[u][:, t.item_category[i]]
     a += cfg.brand_weight * t.user_brand_taste[u][:, t.item_brand[i]]
-    a += (cfg.style_weight / math.sqrt(cfg.style_dim)) * (t.user_style[u] @ t.item_style[i].T)
-    a += cfg.quality_weight * t.item_quality[i] + cfg.popularity_weight * t.item_popularity[i]
+    a += (cfg.style_weight / math.sqrt(cfg.style_dim)) * (
+        t.user_style[u] @ t.item_style[i].T
+    )
+    a += (
+        cfg.quality_weight * t.item_quality[i]
+        + cfg.popularity_weight * t.item_popularity[i]
+    )
     gap = t.item_price_level[i][None, :] - t.user_price_pref[u][:, None]
     a -= cfg.price_weight * t.user_price_sensitivity[u][:, None] * gap**2
     return a
@@ -832,7 +896,9 @@ def _resolve_images(images, labels, class_names):
     if images is None and labels is None:
         try:
             from .datasets import load_fashion_mnist
-        except ImportError as exc:  # the loader lives in recsys_lib.datasets (Chapter 2)
+        except (
+            ImportError
+        ) as exc:  # the loader lives in recsys_lib.datasets (Chapter 2)
             raise ImportError(
                 "generate_shop needs product pictures: recsys_lib.datasets.load_fashion_mnist "
                 "is not available, so pass images=, labels= (and class_names=) explicitly"
@@ -842,13 +908,19 @@ def _resolve_images(images, labels, class_names):
         if class_names is None:
             class_names = data.class_names
     elif images is None or labels is None:
-        raise ValueError("pass both images and labels, or neither (to load Fashion-MNIST)")
+        raise ValueError(
+            "pass both images and labels, or neither (to load Fashion-MNIST)"
+        )
 
     images = np.asarray(images)
     if images.ndim != 3 or min(images.shape) < 1:
-        raise ValueError(f"images must have shape (n_images, height, width), got {images.shape}")
+        raise ValueError(
+            f"images must have shape (n_images, height, width), got {images.shape}"
+        )
     if images.dtype != np.uint8:
-        raise TypeError(f"images must be uint8 pixels (0..255), got dtype {images.dtype}")
+        raise TypeError(
+            f"images must be uint8 pixels (0..255), got dtype {images.dtype}"
+        )
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
         raise ValueError(
@@ -895,7 +967,9 @@ def _make_catalogue(cfg, rng, text_rng, images, labels, class_names) -> _Catalog
     n, n_classes, d = cfg.n_products, len(class_names), cfg.style_dim
     height, width = images.shape[1:]
     if d > height * width:
-        raise ValueError(f"style_dim={d} exceeds the number of pixels per image ({height * width})")
+        raise ValueError(
+            f"style_dim={d} exceeds the number of pixels per image ({height * width})"
+        )
     infos = [_class_info(name) for name in class_names]
 
     # categories and pictures
@@ -906,7 +980,9 @@ def _make_catalogue(cfg, rng, text_rng, images, labels, class_names) -> _Catalog
         rows = np.flatnonzero(category == c)
         if rows.size:
             pool = np.flatnonzero(labels == c)
-            source[rows] = rng.choice(pool, size=rows.size, replace=rows.size > pool.size)
+            source[rows] = rng.choice(
+                pool, size=rows.size, replace=rows.size > pool.size
+            )
     shop_images = np.ascontiguousarray(images[source])
 
     # style = standardised projection of the within-class pixel deviations (PCA)
@@ -921,7 +997,9 @@ def _make_catalogue(cfg, rng, text_rng, images, labels, class_names) -> _Catalog
     else:
         components = _top_eigenvectors(resid.T @ resid, d, rng)
     flip = np.sign(components[np.abs(components).argmax(axis=0), np.arange(d)])
-    components *= np.where(flip == 0, 1.0, flip)  # fix the arbitrary sign of each direction
+    components *= np.where(
+        flip == 0, 1.0, flip
+    )  # fix the arbitrary sign of each direction
     raw_style = resid @ components
     scale = raw_style.std(axis=0)
     scale[scale == 0] = 1.0
@@ -930,17 +1008,25 @@ def _make_catalogue(cfg, rng, text_rng, images, labels, class_names) -> _Catalog
     # lightness of the garment -> colour word (with noise)
     ink = pixels > 0.12
     lightness = (pixels * ink).sum(1) / np.maximum(ink.sum(1), 1)
-    quantile = (np.argsort(np.argsort(lightness, kind="stable"), kind="stable") + 0.5) / n
-    quantile = np.clip(quantile + cfg.text_noise * 0.5 * rng.standard_normal(n), 0, 0.999)
+    quantile = (
+        np.argsort(np.argsort(lightness, kind="stable"), kind="stable") + 0.5
+    ) / n
+    quantile = np.clip(
+        quantile + cfg.text_noise * 0.5 * rng.standard_normal(n), 0, 0.999
+    )
     colour = np.asarray(_COLOURS)[(quantile * len(_COLOURS)).astype(int)]
 
     # brands: popularity (Zipf) x specialisation in categories
     b = cfg.n_brands
     all_names = [h + t for h in _BRAND_HEADS for t in _BRAND_TAILS]
-    brand_names = np.asarray(all_names)[rng.choice(len(all_names), size=b, replace=False)]
+    brand_names = np.asarray(all_names)[
+        rng.choice(len(all_names), size=b, replace=False)
+    ]
     brand_tier = rng.standard_normal(b)
     brand_pop = (1.0 / np.arange(1, b + 1) ** 0.8)[rng.permutation(b)]
-    mix = rng.dirichlet(np.full(n_classes, 0.7), size=b) * brand_pop[:, None]  # (b, classes)
+    mix = (
+        rng.dirichlet(np.full(n_classes, 0.7), size=b) * brand_pop[:, None]
+    )  # (b, classes)
     brand = _inverse_cdf_rows((mix / mix.sum(axis=0))[:, category].T, rng)
 
     # quality, price, launch, popularity
@@ -955,15 +1041,23 @@ def _make_catalogue(cfg, rng, text_rng, images, labels, class_names) -> _Catalog
     list_price = np.maximum(np.round(np.exp(log_price)) - 0.01, 0.99)
     price_level = _standardise(np.log(list_price) - np.log(base[category]))
     is_new = rng.random(n) < cfg.new_product_fraction
-    launch_day = np.where(is_new, rng.integers(1, cfg.n_days, n), -rng.integers(0, 730, n))
-    score = 0.8 * _standardise(np.log(brand_pop[brand])) + 0.5 * quality + rng.standard_normal(n)
+    launch_day = np.where(
+        is_new, rng.integers(1, cfg.n_days, n), -rng.integers(0, 730, n)
+    )
+    score = (
+        0.8 * _standardise(np.log(brand_pop[brand]))
+        + 0.5 * quality
+        + rng.standard_normal(n)
+    )
     rank = np.empty(n, dtype=np.int64)
     rank[np.argsort(-score, kind="stable")] = np.arange(1, n + 1)
     pop_weight = rank.astype(float) ** -cfg.popularity_skew
     popularity = _standardise(np.log(pop_weight))
 
     # words that carry the hidden attributes
-    tier = np.digitize(quality + cfg.text_noise * 2.0 * rng.standard_normal(n), [-0.5, 0.6])
+    tier = np.digitize(
+        quality + cfg.text_noise * 2.0 * rng.standard_normal(n), [-0.5, 0.6]
+    )
     titles, descriptions, materials = _write_texts(
         cfg, text_rng, infos, category, brand_names[brand], colour, tier, style
     )
@@ -1047,7 +1141,9 @@ def _write_texts(cfg, rng, infos, category, brand, colour, tier, style):
             "material": material,
             "style1": style1,
             "style2": style2,
-            "item_a": f"{style1} {noun}" if plural else f"{_article(style1)} {style1} {noun}",
+            "item_a": f"{style1} {noun}"
+            if plural
+            else f"{_article(style1)} {style1} {noun}",
             "a_style1": f"{_article(style1)} {style1}",
             "a_style2": f"{_article(style2)} {style2}",
             "this": "These" if plural else "This",
@@ -1099,9 +1195,13 @@ def _make_prices(cfg, rng, cat: _Catalogue, season: np.ndarray):
     seasonal = (1 + cfg.price_season_amp * item_season[:, revised]) / (
         1 + cfg.price_season_amp * item_season[:, :1]
     )
-    regular = cat.list_price[:, None] * np.exp(trend[:, None] * revised / 365.0) * seasonal
+    regular = (
+        cat.list_price[:, None] * np.exp(trend[:, None] * revised / 365.0) * seasonal
+    )
     regular = np.where(
-        revised == 0, cat.list_price[:, None], np.maximum(np.round(regular) - 0.01, 0.99)
+        revised == 0,
+        cat.list_price[:, None],
+        np.maximum(np.round(regular) - 0.01, 0.99),
     )
 
     # promotions: starts, durations and depths; the last start before a day decides that day
@@ -1163,7 +1263,11 @@ def _make_users(cfg, rng, class_names, stocked: np.ndarray):
 
     # category tastes: demographics + personal noise, over categories that have products
     gender_effect = np.array(
-        [[info.female for info in infos], [info.male for info in infos], [0.0] * n_classes]
+        [
+            [info.female for info in infos],
+            [info.male for info in infos],
+            [0.0] * n_classes,
+        ]
     )  # (3, classes)
     age_slope = np.array([info.age_slope for info in infos])
     logits = (
@@ -1228,20 +1332,26 @@ def _candidate_pools(cat: _Catalogue, n_classes: int):
     """
     order = np.argsort(cat.category, kind="stable")
     seg_items = np.concatenate([order, np.arange(cat.category.size)])
-    seg_group = np.concatenate([cat.category[order], np.full(cat.category.size, n_classes)])
+    seg_group = np.concatenate(
+        [cat.category[order], np.full(cat.category.size, n_classes)]
+    )
     last = np.r_[seg_group[1:] != seg_group[:-1], True]
     keys = []
     for weight in (cat.pop_weight, np.ones_like(cat.pop_weight)):
         w = weight[seg_items]
         within = _exclusive_cumsum(w, seg_group) + w
-        total = np.repeat(within[last], np.diff(np.r_[0, np.flatnonzero(last) + 1]))  # run totals
+        total = np.repeat(
+            within[last], np.diff(np.r_[0, np.flatnonzero(last) + 1])
+        )  # run totals
         key = seg_group + within / total
         key[last] = seg_group[last] + 1.0  # exact upper end of every run
         keys.append(key)
     return seg_items, keys[0], keys[1]
 
 
-def _draw_slates(cfg, rng, cat: _Catalogue, n_classes: int, group: np.ndarray, day: np.ndarray):
+def _draw_slates(
+    cfg, rng, cat: _Catalogue, n_classes: int, group: np.ndarray, day: np.ndarray
+):
     """Impressions (slate index, item, position) of every slate, in blocks of slates."""
     seg_items, key_pop, key_uniform = _candidate_pools(cat, n_classes)
     m = cfg.slate_size * _OVERSAMPLE
@@ -1278,7 +1388,9 @@ def _draw_slates(cfg, rng, cat: _Catalogue, n_classes: int, group: np.ndarray, d
     )
 
 
-def _simulate(cfg, rngs, cat: _Catalogue, truth: ShopTruth, users: pd.DataFrame, n_classes: int):
+def _simulate(
+    cfg, rngs, cat: _Catalogue, truth: ShopTruth, users: pd.DataFrame, n_classes: int
+):
     r_sess, r_slate, r_click = rngs
     days = cfg.n_days
     t0 = int(pd.Timestamp(cfg.start_date).value // 10**9)
@@ -1295,7 +1407,9 @@ def _simulate(cfg, rngs, cat: _Catalogue, truth: ShopTruth, users: pd.DataFrame,
     n = s_user.size
     lo_w = cum_w[signup[s_user]]
     v = lo_w + r_sess.random(n) * (cum_w[days] - lo_w)
-    s_day = np.clip(np.searchsorted(cum_w, v, side="right") - 1, signup[s_user], days - 1)
+    s_day = np.clip(
+        np.searchsorted(cum_w, v, side="right") - 1, signup[s_user], days - 1
+    )
     hour = r_sess.choice(24, size=n, p=_HOUR_WEIGHTS / _HOUR_WEIGHTS.sum())
     planned = t0 + s_day * 86_400 + hour * 3600 + r_sess.integers(0, 3600, n)
     order = np.lexsort((planned, s_user))
@@ -1358,10 +1472,14 @@ def _simulate(cfg, rngs, cat: _Catalogue, truth: ShopTruth, users: pd.DataFrame,
     n_slates = slate_sess.size
     slate_imps = np.bincount(imp_slate, minlength=n_slates)
     slate_dur = (
-        5 + slate_imps + np.bincount(click_slate, weights=step, minlength=n_slates).astype(np.int64)
+        5
+        + slate_imps
+        + np.bincount(click_slate, weights=step, minlength=n_slates).astype(np.int64)
     )
     slate_offset = _exclusive_cumsum(slate_dur, slate_sess)
-    browse_dur = np.bincount(slate_sess, weights=slate_dur, minlength=n).astype(np.int64)
+    browse_dur = np.bincount(slate_sess, weights=slate_dur, minlength=n).astype(
+        np.int64
+    )
     has_purchase = np.bincount(imp_sess[bought], minlength=n) > 0
     checkout = np.where(has_purchase, 20 + r_sess.poisson(60, n), 0)
     duration = browse_dur + checkout
@@ -1376,7 +1494,11 @@ def _simulate(cfg, rngs, cat: _Catalogue, truth: ShopTruth, users: pd.DataFrame,
     ts_imp = slate_ts[imp_slate]
     ts_click = ts_imp[clicked] + click_offset
     ts_cart = ts_click[carted_mask] + np.ceil(dwell[carted_mask]).astype(np.int64)
-    ts_buy = start[imp_sess[bought]] + browse_dur[imp_sess[bought]] + checkout[imp_sess[bought]]
+    ts_buy = (
+        start[imp_sess[bought]]
+        + browse_dur[imp_sess[bought]]
+        + checkout[imp_sess[bought]]
+    )
 
     # --- number sessions in time order and assemble the log
     sess_order = np.lexsort((s_user, start))
@@ -1423,7 +1545,9 @@ def _simulate(cfg, rngs, cat: _Catalogue, truth: ShopTruth, users: pd.DataFrame,
             "end": end[sess_order],
             "day": s_day[sess_order],
             "n_pages": n_pages[sess_order].astype(np.int64),
-            "browse_category_id": np.where(browse, s_group, -1)[sess_order].astype(np.int64),
+            "browse_category_id": np.where(browse, s_group, -1)[sess_order].astype(
+                np.int64
+            ),
         }
     )
     return events, sessions
@@ -1478,7 +1602,9 @@ def generate_shop(
     images, labels, class_names = _resolve_images(images, labels, class_names)
     n_classes = len(class_names)
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(7)]
+    streams = [
+        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(7)
+    ]
     r_cat, r_text, r_price, r_user, r_sess, r_slate, r_click = streams
     cat = _make_catalogue(config, r_cat, r_text, images, labels, class_names)
     season = _season(config, class_names)
@@ -1501,7 +1627,9 @@ def generate_shop(
         price=price,
         regular_price=regular,
     )
-    events, sessions = _simulate(config, (r_sess, r_slate, r_click), cat, truth, users, n_classes)
+    events, sessions = _simulate(
+        config, (r_sess, r_slate, r_click), cat, truth, users, n_classes
+    )
     return Shop(
         config=config,
         seed=int(seed),

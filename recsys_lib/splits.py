@@ -119,7 +119,8 @@ class Split:
             cold_i = int((~items.isin(train_items)).sum())
             cold_rows = int(
                 (
-                    ~part[self.user_col].isin(train_users) | ~part[self.item_col].isin(train_items)
+                    ~part[self.user_col].isin(train_users)
+                    | ~part[self.item_col].isin(train_items)
                 ).sum()
             )
             row = {
@@ -200,7 +201,9 @@ class Split:
             item_col=self.item_col,
             time_col=self.time_col,
         )
-        reason = f"rows whose {what} never occurs in train dropped -- " + "; ".join(parts)
+        reason = f"rows whose {what} never occurs in train dropped -- " + "; ".join(
+            parts
+        )
         _record(report, fn, self.n_rows, out.n_rows, reason)
         return out
 
@@ -230,7 +233,9 @@ def _fraction(value, name: str, fn: str, *, allow_zero: bool) -> float:
     return value
 
 
-def _make_split(df, train_pos, valid_pos, test_pos, user_col, item_col, time_col) -> Split:
+def _make_split(
+    df, train_pos, valid_pos, test_pos, user_col, item_col, time_col
+) -> Split:
     return Split(
         df.iloc[np.sort(train_pos)],
         df.iloc[np.sort(valid_pos)],
@@ -242,9 +247,7 @@ def _make_split(df, train_pos, valid_pos, test_pos, user_col, item_col, time_col
 
 
 def _sizes(split: Split) -> str:
-    return (
-        f"train {len(split.train):,} / valid {len(split.valid):,} / test {len(split.test):,} rows"
-    )
+    return f"train {len(split.train):,} / valid {len(split.valid):,} / test {len(split.test):,} rows"
 
 
 # ===================================================================== random
@@ -372,7 +375,9 @@ def leave_last_out(
     n_test = _check_int(n_test, "n_test", fn, 1)
     min_train = _check_int(min_train, "min_train", fn, 0)
     if short_users not in ("train", "drop"):
-        raise ValueError(f"{fn}: short_users must be 'train' or 'drop', got {short_users!r}")
+        raise ValueError(
+            f"{fn}: short_users must be 'train' or 'drop', got {short_users!r}"
+        )
     if time_col is not None:
         _check_time_column(df, time_col, fn)
         order = _stable_time_order(df[time_col])
@@ -381,13 +386,17 @@ def leave_last_out(
 
     users_sorted = df[user_col].iloc[order].reset_index(drop=True)  # index may repeat
     grouped = users_sorted.groupby(users_sorted, observed=True, sort=False)
-    rank_from_end = grouped.cumcount(ascending=False).to_numpy()  # 0 = the user's latest
+    rank_from_end = grouped.cumcount(
+        ascending=False
+    ).to_numpy()  # 0 = the user's latest
     size = grouped.transform("size").to_numpy()
 
     has_test = size >= n_test + min_train
     has_valid = has_test & (n_valid > 0) & (size >= n_test + n_valid + min_train)
     is_test = has_test & (rank_from_end < n_test)
-    is_valid = has_valid & (rank_from_end >= n_test) & (rank_from_end < n_test + n_valid)
+    is_valid = (
+        has_valid & (rank_from_end >= n_test) & (rank_from_end < n_test + n_valid)
+    )
     is_short = ~has_test
     is_train = ~(is_test | is_valid) & ~(is_short & (short_users == "drop"))
 
@@ -401,9 +410,19 @@ def leave_last_out(
             "Lower n_test or min_train."
         )
     split = _make_split(
-        df, order[is_train], order[is_valid], order[is_test], user_col, item_col, time_col
+        df,
+        order[is_train],
+        order[is_valid],
+        order[is_test],
+        user_col,
+        item_col,
+        time_col,
     )
-    by = f"by {time_col!r} (stable; ties keep input order)" if time_col else "by row order"
+    by = (
+        f"by {time_col!r} (stable; ties keep input order)"
+        if time_col
+        else "by row order"
+    )
     groups = [f"{_plural(n_full, 'user')} in all parts" if n_valid else None]
     groups.append(
         f"{_plural(n_test_only, 'user')} with too few events for valid (train + test only)"
@@ -445,7 +464,9 @@ def _as_time(value, s: pd.Series, name: str, fn: str):
         try:
             ts = pd.Timestamp(value)
         except (ValueError, TypeError) as err:
-            raise ValueError(f"{fn}: cannot read {name}={value!r} as a time: {err}") from None
+            raise ValueError(
+                f"{fn}: cannot read {name}={value!r} as a time: {err}"
+            ) from None
         tz_col = getattr(s.dtype, "tz", None)
         if (tz_col is None) != (ts.tz is None):
             raise TypeError(
@@ -522,7 +543,9 @@ def temporal_split(
     if (test_time is not None and valid_quantile is not None) or (
         test_quantile is not None and valid_time is not None
     ):
-        raise ValueError(f"{fn}: do not mix times and quantiles; use the same kind for both")
+        raise ValueError(
+            f"{fn}: do not mix times and quantiles; use the same kind for both"
+        )
 
     t = df[time_col]
     if test_quantile is not None:
@@ -533,7 +556,9 @@ def temporal_split(
         if valid_quantile is not None:
             q_valid = _fraction(valid_quantile, "valid_quantile", fn, allow_zero=False)
             if q_valid >= q_test:
-                raise ValueError(f"{fn}: valid_quantile={q_valid} must be < test_quantile={q_test}")
+                raise ValueError(
+                    f"{fn}: valid_quantile={q_valid} must be < test_quantile={q_test}"
+                )
             valid_cut = _cutoff_from_quantile(sorted_t, q_valid)
             if not valid_cut < test_cut:
                 raise ValueError(
@@ -546,9 +571,13 @@ def temporal_split(
         )
     else:
         test_cut = _as_time(test_time, t, "test_time", fn)
-        valid_cut = None if valid_time is None else _as_time(valid_time, t, "valid_time", fn)
+        valid_cut = (
+            None if valid_time is None else _as_time(valid_time, t, "valid_time", fn)
+        )
         if valid_cut is not None and not valid_cut < test_cut:
-            raise ValueError(f"{fn}: valid_time={valid_cut} must be < test_time={test_cut}")
+            raise ValueError(
+                f"{fn}: valid_time={valid_cut} must be < test_time={test_cut}"
+            )
         how = "given cutoff times"
 
     is_test = (t >= test_cut).to_numpy()
@@ -564,7 +593,9 @@ def temporal_split(
         ("test", is_test, test_cut),
     ):
         if not mask.any():
-            raise ValueError(f"{fn}: the {name} part would be empty with cutoff {cut}; {t_range}")
+            raise ValueError(
+                f"{fn}: the {name} part would be empty with cutoff {cut}; {t_range}"
+            )
     if valid_cut is not None and not is_valid.any():
         raise ValueError(
             f"{fn}: the valid part would be empty: no event in [{valid_cut}, {test_cut}); {t_range}"
@@ -573,7 +604,9 @@ def temporal_split(
     split = _make_split(
         df, pos[is_train], pos[is_valid], pos[is_test], user_col, item_col, time_col
     )
-    cuts = f"test from {test_cut}" + (f", valid from {valid_cut}" if valid_cut is not None else "")
+    cuts = f"test from {test_cut}" + (
+        f", valid from {valid_cut}" if valid_cut is not None else ""
+    )
     reason = f"global cutoffs by {how}: {cuts}; {_sizes(split)}"
     _record(report, fn, len(df), split.n_rows, reason)
     return split

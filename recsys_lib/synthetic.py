@@ -110,7 +110,9 @@ def make_ratings(
     popularity = 1.0 / np.arange(1, n_items + 1) ** popularity_exponent
     popularity = popularity[rng.permutation(n_items)]
     popularity /= popularity.sum()
-    counts = np.minimum(1 + rng.poisson(mean_ratings_per_user - 1, size=n_users), n_items)
+    counts = np.minimum(
+        1 + rng.poisson(mean_ratings_per_user - 1, size=n_users), n_items
+    )
 
     users, items = [], []
     for u, n in enumerate(counts):
@@ -121,7 +123,9 @@ def make_ratings(
     items = np.concatenate(items)
     noisy = truth[users, items] + rng.normal(0.0, noise_std, size=users.size)
     rating = np.clip(np.rint(noisy), 1, 5).astype(np.int64)
-    timestamp = np.sort(rng.integers(1_600_000_000, 1_600_000_000 + 180 * 86_400, users.size))
+    timestamp = np.sort(
+        rng.integers(1_600_000_000, 1_600_000_000 + 180 * 86_400, users.size)
+    )
     order = rng.permutation(users.size)  # events interleave users over time
     ratings = pd.DataFrame(
         {
@@ -131,4 +135,6 @@ def make_ratings(
             TIMESTAMP_COL: timestamp,
         }
     )
-    return SyntheticRatings(ratings=ratings, true_affinity=truth, user_factors=p, item_factors=q)
+    return SyntheticRatings(
+        ratings=ratings, true_affinity=truth, user_factors=p, item_factors=q
+    )

@@ -114,7 +114,9 @@ def fit(
         if val_fn is None:
             raise ValueError("patience (early stopping) needs a val_fn to monitor")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"patience must be a positive int or None, got {patience!r}")
+            raise ValueError(
+                f"patience must be a positive int or None, got {patience!r}"
+            )
     if min_delta < 0:
         raise ValueError(f"min_delta must be >= 0, got {min_delta}")
 
@@ -142,7 +144,9 @@ def fit(
                 optimizer.zero_grad()
                 loss = loss_fn(model, batch)
                 if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
-                    raise TypeError("loss_fn must return a scalar tensor (the mean batch loss)")
+                    raise TypeError(
+                        "loss_fn must return a scalar tensor (the mean batch loss)"
+                    )
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
                         f"loss is {loss.item()} at epoch {epoch}, batch {n_batches}; "

@@ -66,20 +66,28 @@ def get_device(prefer: str = "auto") -> torch.device:
     if not isinstance(prefer, str) or prefer.lower() not in DEVICES:
         raise ValueError(f"unknown device {prefer!r}; use one of {', '.join(DEVICES)}")
     prefer = prefer.lower()
-    mps_ok = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    mps_ok = (
+        getattr(torch.backends, "mps", None) is not None
+        and torch.backends.mps.is_available()
+    )
     if prefer == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         return torch.device("mps") if mps_ok else torch.device("cpu")
     if prefer == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but this torch build sees no CUDA GPU")
+        raise ValueError(
+            "device 'cuda' was asked for but this torch build sees no CUDA GPU"
+        )
     if prefer == "mps" and not mps_ok:
         raise ValueError("device 'mps' was asked for but it is not available here")
     return torch.device(prefer)
 
 
 def progress(
-    iterable: Iterable[T], desc: str = "", total: int | None = None, disable: bool = False
+    iterable: Iterable[T],
+    desc: str = "",
+    total: int | None = None,
+    disable: bool = False,
 ) -> Iterator[T]:
     """Wrap a loop in a plain-text progress bar (``tqdm``).
 
@@ -95,10 +103,14 @@ def progress(
     """
     if not isinstance(iterable, Iterable):
         raise TypeError(f"progress() needs an iterable, got {type(iterable).__name__}")
-    return iter(progress_bar(total=total, desc=desc, disable=disable, iterable=iterable))
+    return iter(
+        progress_bar(total=total, desc=desc, disable=disable, iterable=iterable)
+    )
 
 
-def progress_bar(total: int | None, desc: str = "", disable: bool = False, iterable=None) -> tqdm:
+def progress_bar(
+    total: int | None, desc: str = "", disable: bool = False, iterable=None
+) -> tqdm:
     """A ``tqdm`` bar in the book's style, updated by hand with ``bar.update(1)``.
 
     Use it when a loop may stop early (as :func:`recsys_lib.fit` does): call
@@ -132,7 +144,9 @@ class Timer:
 
     def __enter__(self) -> Timer:
         if self._start is not None:
-            raise RuntimeError("Timer is already running; it cannot be nested with itself")
+            raise RuntimeError(
+                "Timer is already running; it cannot be nested with itself"
+            )
         self._start = time.perf_counter()
         return self
 

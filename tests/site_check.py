@@ -40,9 +40,13 @@ def check(site: Path) -> list[str]:
         parser.feed(page.read_text(encoding="utf-8", errors="replace"))
         for link in parser.links:
             url = urlparse(link)
-            if url.scheme in ("http", "https", "mailto", "data", "javascript") or link.startswith(
-                "#"
-            ):
+            if url.scheme in (
+                "http",
+                "https",
+                "mailto",
+                "data",
+                "javascript",
+            ) or link.startswith("#"):
                 continue
             target = (page.parent / unquote(url.path)).resolve()
             if url.path and not target.exists():

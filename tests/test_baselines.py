@@ -15,9 +15,15 @@ N_USERS, N_ITEMS = 400, 200
 def split():
     """Implicit feedback (rating >= 4) from the synthetic table, random 80/20 split."""
     data = make_ratings(
-        n_users=N_USERS, n_items=N_ITEMS, mean_ratings_per_user=60, noise_std=0.3, seed=0
+        n_users=N_USERS,
+        n_items=N_ITEMS,
+        mean_ratings_per_user=60,
+        noise_std=0.3,
+        seed=0,
     )
-    positives = data.ratings[data.ratings[RATING_COL] >= 4][[USER_COL, ITEM_COL, RATING_COL]]
+    positives = data.ratings[data.ratings[RATING_COL] >= 4][
+        [USER_COL, ITEM_COL, RATING_COL]
+    ]
     held_out = np.random.default_rng(0).random(len(positives)) < 0.2
     return positives[~held_out], positives[held_out]
 
@@ -39,7 +45,9 @@ def ndcg(model, split):
 def test_ease_and_itemknn_beat_most_popular(split):
     train, _ = split
     pop = ndcg(MostPopular().fit(train, N_USERS, N_ITEMS), split)
-    knn = ndcg(ItemKNN(k_neighbors=50, shrinkage=10.0).fit(train, N_USERS, N_ITEMS), split)
+    knn = ndcg(
+        ItemKNN(k_neighbors=50, shrinkage=10.0).fit(train, N_USERS, N_ITEMS), split
+    )
     ease = ndcg(EASE(l2_reg=100.0).fit(train, N_USERS, N_ITEMS), split)
     assert knn > pop + 0.02
     assert ease > pop + 0.02
@@ -57,7 +65,9 @@ def test_scores_have_the_shared_shape(split):
 def test_most_popular_counts_users():
     train = pd.DataFrame({USER_COL: [0, 1, 1, 2, 2], ITEM_COL: [2, 2, 0, 2, 2]})
     scores = MostPopular().fit(train, 3, 4).score([1])
-    np.testing.assert_array_equal(scores, [[1, 0, 3, 0]])  # the repeated (2, 2) counts once
+    np.testing.assert_array_equal(
+        scores, [[1, 0, 3, 0]]
+    )  # the repeated (2, 2) counts once
 
 
 def test_ease_matches_the_closed_form():
@@ -115,7 +125,9 @@ def test_bprmf_early_stopping_on_validation(split, one_thread):
     )
     hist = model.history
     assert len(hist.val) == hist.epochs and 0 < hist.best_val <= 1
-    assert hist.best_val == pytest.approx(ndcg(model, split), abs=1e-6)  # best weights kept
+    assert hist.best_val == pytest.approx(
+        ndcg(model, split), abs=1e-6
+    )  # best weights kept
 
 
 def test_bprmf_negatives_are_unseen():
@@ -198,9 +210,13 @@ def test_tune_grid_and_budget(split):
     assert "fit_s" in result.table and "best_params" in repr(result)
 
     grid = {"k_neighbors": [5, 20, 50], "shrinkage": [0.0, 10.0]}
-    small = tune(ItemKNN, grid, train, valid, N_USERS, N_ITEMS, budget=2, metric="recall@10")
+    small = tune(
+        ItemKNN, grid, train, valid, N_USERS, N_ITEMS, budget=2, metric="recall@10"
+    )
     assert len(small.table) == 2 and small.metric == "recall@10"
-    again = tune(ItemKNN, grid, train, valid, N_USERS, N_ITEMS, budget=2, metric="recall@10")
+    again = tune(
+        ItemKNN, grid, train, valid, N_USERS, N_ITEMS, budget=2, metric="recall@10"
+    )
     assert again.best_params == small.best_params  # the budgeted draw is seeded
 
 

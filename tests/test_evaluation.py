@@ -65,10 +65,20 @@ def test_interaction_forms_agree():
             ValueError,
             "user id 5",
         ),
-        (pd.DataFrame({USER_COL: [0], ITEM_COL: [9]}), {"n_items": 3}, ValueError, "item id 9"),
+        (
+            pd.DataFrame({USER_COL: [0], ITEM_COL: [9]}),
+            {"n_items": 3},
+            ValueError,
+            "item id 9",
+        ),
         (pd.DataFrame({USER_COL: [0], ITEM_COL: [-1]}), {}, ValueError, "negative"),
         (pd.DataFrame({USER_COL: [0.5], ITEM_COL: [1]}), {}, TypeError, "integer ids"),
-        ((np.array([0, 1]), np.array([0])), {}, ValueError, "2 user ids but 1 item ids"),
+        (
+            (np.array([0, 1]), np.array([0])),
+            {},
+            ValueError,
+            "2 user ids but 1 item ids",
+        ),
         ([1, 2, 3], {}, TypeError, "must be a DataFrame"),
         (sp.csr_matrix((3, 4)), {"n_users": 5}, ValueError, "expected"),
     ],
@@ -97,7 +107,9 @@ def test_caller_scores_are_not_modified():
     tensor = torch.from_numpy(scores.copy())
     full_ranking_topk(scores, train, k=5)
     full_ranking_topk(tensor, train, k=5)
-    full_ranking_topk(lambda u: scores, train, k=5, users=np.arange(80))  # returns its own data
+    full_ranking_topk(
+        lambda u: scores, train, k=5, users=np.arange(80)
+    )  # returns its own data
     full_ranking_topk(lambda u: tensor, train, k=5, users=np.arange(80))
     np.testing.assert_array_equal(scores, kept)
     np.testing.assert_array_equal(tensor.numpy(), kept)
@@ -121,9 +133,13 @@ def test_topk_matches_a_full_sort():
     masked = scores.copy()
     masked[train[USER_COL], train[ITEM_COL]] = -np.inf
     expected = np.argsort(-masked, axis=1, kind="stable")[:, :10]
-    got, got_scores = full_ranking_topk(scores, train, k=10, batch_size=7, return_scores=True)
+    got, got_scores = full_ranking_topk(
+        scores, train, k=10, batch_size=7, return_scores=True
+    )
     np.testing.assert_array_equal(got, expected)
-    np.testing.assert_allclose(got_scores, np.take_along_axis(masked, expected, 1), rtol=1e-6)
+    np.testing.assert_allclose(
+        got_scores, np.take_along_axis(masked, expected, 1), rtol=1e-6
+    )
 
 
 def test_score_sources_and_batch_sizes_agree():
@@ -139,9 +155,13 @@ def test_score_sources_and_batch_sizes_agree():
     users = np.array([5, 0, 79, 5])
     base = full_ranking_topk(scores, train, k=5, users=users)
     variants = [
-        full_ranking_topk(lambda u: torch.from_numpy(scores[u]), train, k=5, users=users),
+        full_ranking_topk(
+            lambda u: torch.from_numpy(scores[u]), train, k=5, users=users
+        ),
         full_ranking_topk(Model(), train, k=5, users=users, batch_size=1),
-        full_ranking_topk(torch.from_numpy(scores), train, k=5, users=users, batch_size=3),
+        full_ranking_topk(
+            torch.from_numpy(scores), train, k=5, users=users, batch_size=3
+        ),
     ]
     for other in variants:
         np.testing.assert_array_equal(other, base)
@@ -159,7 +179,9 @@ def test_full_ranking_errors():
     with pytest.raises(ValueError, match="scores of user 2 contain nan"):
         full_ranking_topk(bad, train, k=2)
     with pytest.raises(ValueError, match="scores of user 2 contain nan"):
-        full_ranking_topk(lambda u: torch.from_numpy(bad[u]), train, k=2, users=[0, 1, 2])
+        full_ranking_topk(
+            lambda u: torch.from_numpy(bad[u]), train, k=2, users=[0, 1, 2]
+        )
     with pytest.raises(ValueError, match="must have shape"):
         full_ranking_topk(lambda u: np.zeros((1, 10)), train, k=2, users=[0, 1])
     with pytest.raises(ValueError, match="scores cover only 9 items"):
@@ -183,7 +205,9 @@ def test_evaluate_full_perfect_and_labelled():
     truth = interactions_to_csr(test, 80, 60).toarray()
     result = evaluate_full(truth, train, test, k=3)
     assert result.protocol == PROTOCOL_FULL
-    assert result["ndcg@3"] == pytest.approx(1.0) and result["recall@3"] == pytest.approx(1.0)
+    assert result["ndcg@3"] == pytest.approx(1.0) and result[
+        "recall@3"
+    ] == pytest.approx(1.0)
     assert result.n_users == 80 and result.per_user["ndcg@3"].shape == (80,)
     assert result.top_items.shape == (80, 3)
     assert PROTOCOL_FULL in repr(result) and "ndcg@3=1.0000" in repr(result)
@@ -198,10 +222,16 @@ def test_evaluate_full_equals_metrics_on_topk():
     train, test = make_split(seed=4)
     scores = noisy_oracle(test, 80, 60, seed=4)
     result = evaluate_full(scores, train, test, k=(5, 10))
-    assert result.k == (5, 10) and "ndcg@5" in result.metrics and "map@10" in result.metrics
+    assert (
+        result.k == (5, 10)
+        and "ndcg@5" in result.metrics
+        and "map@10" in result.metrics
+    )
     top = full_ranking_topk(scores, train, k=10)
     relevant = [set(g) for _, g in test.groupby(USER_COL)[ITEM_COL]]
-    assert result.metrics["ndcg@10"] == pytest.approx(ranking_metrics(top, relevant, 10)["ndcg@10"])
+    assert result.metrics["ndcg@10"] == pytest.approx(
+        ranking_metrics(top, relevant, 10)["ndcg@10"]
+    )
 
 
 def test_evaluate_full_users_and_overlap():
@@ -215,7 +245,9 @@ def test_evaluate_full_users_and_overlap():
     skipped = evaluate_full(
         scores, train, test.query(f"{USER_COL} < 10"), k=5, users=[0, 20], empty="skip"
     )
-    assert skipped.n_users == 1 and skipped.n_skipped == 1 and "skipped=1" in repr(skipped)
+    assert (
+        skipped.n_users == 1 and skipped.n_skipped == 1 and "skipped=1" in repr(skipped)
+    )
     with pytest.raises(ValueError, match="also appear in train"):
         evaluate_full(scores, train, pd.concat([test, train.head(3)]), k=5)
 
@@ -328,10 +360,14 @@ def test_result_compare_checks_protocol_and_users():
     bad = evaluate_full(noisy_oracle(test, 80, 60, 5.0, seed=2), train, test, k=5)
     assert good.compare(bad, "ndcg@5", n_boot=1000).p_value < 0.01
     assert good.ci("ndcg@5").low < good["ndcg@5"]
-    sampled = evaluate_sampled(noisy_oracle(test, 80, 60), train, test, k=5, n_negatives=20)
+    sampled = evaluate_sampled(
+        noisy_oracle(test, 80, 60), train, test, k=5, n_negatives=20
+    )
     with pytest.raises(ValueError, match="different protocols"):
         good.compare(sampled, "ndcg@5")
-    fewer = evaluate_full(noisy_oracle(test, 80, 60), train, test, k=5, users=np.arange(40))
+    fewer = evaluate_full(
+        noisy_oracle(test, 80, 60), train, test, k=5, users=np.arange(40)
+    )
     with pytest.raises(ValueError, match="same users"):
         good.compare(fewer, "ndcg@5")
 
@@ -340,7 +376,9 @@ def test_summarize_over_seeds_matches_scipy():
     values = [0.31, 0.33, 0.30, 0.34, 0.32]
     s = summarize_over_seeds(values)
     low, high = stats.t.interval(0.95, 4, loc=np.mean(values), scale=stats.sem(values))
-    assert s.mean == pytest.approx(0.32) and s.std == pytest.approx(np.std(values, ddof=1))
+    assert s.mean == pytest.approx(0.32) and s.std == pytest.approx(
+        np.std(values, ddof=1)
+    )
     assert (s.low, s.high) == pytest.approx((low, high)) and s.n == 5
 
 

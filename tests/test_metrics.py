@@ -67,7 +67,10 @@ def test_matches_pure_python_reference(k, seed):
     means = ranking_metrics(top, relevant, k)
     for name in METRIC_NAMES:
         expected = np.array(
-            [reference_metrics(t, r, k)[name] for t, r in zip(top, relevant, strict=True)]
+            [
+                reference_metrics(t, r, k)[name]
+                for t, r in zip(top, relevant, strict=True)
+            ]
         )
         np.testing.assert_allclose(got[f"{name}@{k}"], expected, rtol=0, atol=1e-9)
         assert means[f"{name}@{k}"] == pytest.approx(expected.mean(), abs=1e-9)
@@ -82,7 +85,8 @@ def test_matches_trec_eval_if_installed(k):
     qrels = {f"u{u}": {f"i{i}": 1 for i in rel} for u, rel in enumerate(relevant)}
     # The run holds only the top k, with strictly decreasing scores.
     run = {
-        f"u{u}": {f"i{i}": float(k - r) for r, i in enumerate(row[:k])} for u, row in enumerate(top)
+        f"u{u}": {f"i{i}": float(k - r) for r, i in enumerate(row[:k])}
+        for u, row in enumerate(top)
     }
     measures = {f"ndcg_cut.{k}", f"P.{k}", f"recall.{k}", "recip_rank", "map"}
     trec = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(run)
@@ -250,7 +254,9 @@ def test_gini_index_extremes():
 def test_intra_list_diversity_with_categories():
     cats = np.array([0, 0, 1, 2])
     # list (0, 1, 2): pairs (0,1) same, (0,2) and (1,2) differ -> 2/3
-    assert intra_list_diversity([[0, 1, 2]], item_categories=cats) == pytest.approx(2 / 3)
+    assert intra_list_diversity([[0, 1, 2]], item_categories=cats) == pytest.approx(
+        2 / 3
+    )
     per = intra_list_diversity([[0, 1], [2, 3]], item_categories=cats, per_user=True)
     np.testing.assert_allclose(per, [0.0, 1.0])
     # against a brute-force count on random lists
@@ -262,7 +268,9 @@ def test_intra_list_diversity_with_categories():
         for row in top
     ]
     np.testing.assert_allclose(
-        intra_list_diversity(top, item_categories=cats, per_user=True), expected, atol=1e-12
+        intra_list_diversity(top, item_categories=cats, per_user=True),
+        expected,
+        atol=1e-12,
     )
 
 
@@ -275,11 +283,15 @@ def test_intra_list_diversity_with_features():
     top = np.stack([rng.permutation(20)[:6] for _ in range(10)])
     unit = feats / np.linalg.norm(feats, axis=1, keepdims=True)
     expected = [
-        np.mean([1 - unit[a] @ unit[b] for i, a in enumerate(row) for b in row[i + 1 :]])
+        np.mean(
+            [1 - unit[a] @ unit[b] for i, a in enumerate(row) for b in row[i + 1 :]]
+        )
         for row in top
     ]
     np.testing.assert_allclose(
-        intra_list_diversity(top, item_features=feats, per_user=True), expected, atol=1e-12
+        intra_list_diversity(top, item_features=feats, per_user=True),
+        expected,
+        atol=1e-12,
     )
 
 
@@ -312,7 +324,9 @@ def test_novelty():
 def test_popularity_bias():
     counts = np.array([10.0, 2.0, 0.0, 4.0])
     assert popularity_bias([[0, 1], [2, 3]], counts) == pytest.approx((6 + 2) / 2)
-    np.testing.assert_allclose(popularity_bias([[0, 1], [2, 3]], counts, per_user=True), [6, 2])
+    np.testing.assert_allclose(
+        popularity_bias([[0, 1], [2, 3]], counts, per_user=True), [6, 2]
+    )
     with pytest.raises(ValueError, match=">= 0"):
         popularity_bias([[0]], np.array([-1.0]))
 

@@ -4,7 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_lib.config import EVENT_COL, ITEM_COL, LABEL_COL, RATING_COL, TIMESTAMP_COL, USER_COL
+from recsys_lib.config import (
+    EVENT_COL,
+    ITEM_COL,
+    LABEL_COL,
+    RATING_COL,
+    TIMESTAMP_COL,
+    USER_COL,
+)
 from recsys_lib.preprocessing import (
     IdMapper,
     QualityReport,
@@ -29,7 +36,9 @@ U, IT, R, T = USER_COL, ITEM_COL, RATING_COL, TIMESTAMP_COL
 
 @pytest.fixture(scope="module")
 def ratings() -> pd.DataFrame:
-    return make_ratings(n_users=60, n_items=40, mean_ratings_per_user=12, seed=0).ratings
+    return make_ratings(
+        n_users=60, n_items=40, mean_ratings_per_user=12, seed=0
+    ).ratings
 
 
 def frame(rows, columns=(U, IT, R, T)) -> pd.DataFrame:
@@ -52,7 +61,14 @@ def test_report_collects_steps_and_totals():
     assert rep.total_changed == 3
     assert rep.rows_in == 10 and rep.rows_out == 5
     frame_ = rep.to_frame()
-    assert list(frame_.columns) == ["step", "rows_in", "rows_out", "removed", "changed", "reason"]
+    assert list(frame_.columns) == [
+        "step",
+        "rows_in",
+        "rows_out",
+        "removed",
+        "changed",
+        "reason",
+    ]
     assert frame_["removed"].tolist() == [2, 0, 3]
     assert (frame_["rows_in"] - frame_["rows_out"] == frame_["removed"]).all()
     rep.check()
@@ -121,9 +137,17 @@ def test_validate_accepts_good_frames(ratings):
             ValueError,
             r"\['item_id'\] not found.*item_id=|user_col=",
         ),
-        (pd.DataFrame({U: [1, None], IT: ["a", "b"]}), TypeError, "float dtype.*drop_missing"),
+        (
+            pd.DataFrame({U: [1, None], IT: ["a", "b"]}),
+            TypeError,
+            "float dtype.*drop_missing",
+        ),
         (pd.DataFrame({U: [1.0, 2.0], IT: [1, 2]}), TypeError, r"astype\('int64'\)"),
-        (pd.DataFrame({U: ["a", None], IT: [1, 2]}), ValueError, "1 missing .*drop_missing"),
+        (
+            pd.DataFrame({U: ["a", None], IT: [1, 2]}),
+            ValueError,
+            "1 missing .*drop_missing",
+        ),
         (pd.DataFrame({U: [True, False], IT: [1, 2]}), TypeError, "boolean"),
         (
             pd.DataFrame({U: pd.to_datetime(["2020-01-01"]), IT: [1]}),
@@ -156,7 +180,9 @@ def test_validate_rating_and_time_columns():
 
 def test_validate_default_id_columns_skip_ratings():
     df = pd.DataFrame({U: [1, 2], IT: [3, 4], R: [4.5, 3.0]})
-    validate_interactions(df, required=(U, IT, R))  # float rating is not checked as an ID
+    validate_interactions(
+        df, required=(U, IT, R)
+    )  # float rating is not checked as an ID
     with pytest.raises(TypeError, match="ID column 'rating'"):
         validate_interactions(df, required=(U, IT, R), id_cols=[U, R])
 
@@ -164,7 +190,11 @@ def test_validate_default_id_columns_skip_ratings():
 # =============================================================== drop_missing
 def test_drop_missing_counts_per_column_and_keeps_index():
     df = pd.DataFrame(
-        {U: ["a", None, "c", "  ", "e"], IT: [1.0, 2.0, np.nan, 4.0, np.nan], R: [5, 4, 3, 2, 1]},
+        {
+            U: ["a", None, "c", "  ", "e"],
+            IT: [1.0, 2.0, np.nan, 4.0, np.nan],
+            R: [5, 4, 3, 2, 1],
+        },
         index=[10, 11, 12, 13, 14],
     )
     before = df.copy()
@@ -208,7 +238,9 @@ def test_repeated_pairs_keep_latest_by_time_even_if_rows_are_out_of_order():
 
 def test_duplicate_ties_and_missing_time_column():
     df = frame([[1, 1, 2, 10], [1, 1, 5, 10]])
-    assert drop_duplicates(df, subset=[U, IT]).index.tolist() == [1]  # tie: later row wins
+    assert drop_duplicates(df, subset=[U, IT]).index.tolist() == [
+        1
+    ]  # tie: later row wins
     no_time = df.drop(columns=T)
     rep = QualityReport()
     out = drop_duplicates(no_time, subset=[U, IT], report=rep)
@@ -267,16 +299,23 @@ def test_keep_events():
     rep = QualityReport()
     out = keep_events(df, "buy", report=rep)
     assert out.index.tolist() == [1]
-    assert rep[0].removed == 3 and "view: 2" in rep[0].reason and "cart: 1" in rep[0].reason
+    assert (
+        rep[0].removed == 3
+        and "view: 2" in rep[0].reason
+        and "cart: 1" in rep[0].reason
+    )
     with pytest.raises(
-        ValueError, match=r"\['purchase'\] never occur.*present: \['buy', 'cart', 'view'\]"
+        ValueError,
+        match=r"\['purchase'\] never occur.*present: \['buy', 'cart', 'view'\]",
     ):
         keep_events(df, ["purchase"])
 
 
 # =============================================================== normalize_ids
 def test_normalize_ids_merges_spellings_and_counts_changes():
-    df = pd.DataFrame({U: [" U12 ", "u12", "U12", "u13", None, "  "], IT: [1, 2, 3, 4, 5, 6]})
+    df = pd.DataFrame(
+        {U: [" U12 ", "u12", "U12", "u13", None, "  "], IT: [1, 2, 3, 4, 5, 6]}
+    )
     before = df.copy()
     rep = QualityReport()
     out = normalize_ids(df, report=rep)
@@ -334,7 +373,11 @@ def test_normalize_ratings_center_and_minmax():
     assert rep[1].changed == len(df)
     glob = normalize_ratings(df, per_user=False)
     assert np.isclose(glob["rating_norm"].mean(), 0.0)
-    assert normalize_ratings(df, "minmax", per_user=False)["rating_norm"].between(0, 1).all()
+    assert (
+        normalize_ratings(df, "minmax", per_user=False)["rating_norm"]
+        .between(0, 1)
+        .all()
+    )
     with pytest.raises(ValueError, match="method must be"):
         normalize_ratings(df, "zscore")
 
@@ -356,7 +399,9 @@ def test_to_implicit_counts_rows_below_threshold(ratings):
 
 # =============================================================== sort_by_time
 def test_sort_by_time_detects_and_counts_disorder():
-    df = frame([[1, 1, 5, 30], [1, 2, 5, 10], [2, 1, 5, 20], [2, 2, 5, 20], [3, 1, 5, 40]])
+    df = frame(
+        [[1, 1, 5, 30], [1, 2, 5, 10], [2, 1, 5, 20], [2, 2, 5, 20], [3, 1, 5, 40]]
+    )
     rep = QualityReport()
     out = sort_by_time(df, report=rep)
     assert out[T].tolist() == [10, 20, 20, 30, 40]
@@ -371,7 +416,11 @@ def test_sort_by_time_detects_and_counts_disorder():
 
 def test_sort_by_time_datetimes_and_errors():
     df = pd.DataFrame(
-        {U: [1, 2], IT: [1, 1], T: pd.to_datetime(["2021-01-02", "2021-01-01"]).tz_localize("UTC")}
+        {
+            U: [1, 2],
+            IT: [1, 1],
+            T: pd.to_datetime(["2021-01-02", "2021-01-01"]).tz_localize("UTC"),
+        }
     )
     assert sort_by_time(df).index.tolist() == [1, 0]
     with pytest.raises(ValueError, match="time column 'timestamp' not found"):
@@ -384,7 +433,9 @@ def test_sort_by_time_datetimes_and_errors():
 
 # =============================================================== k-core
 def core_holds(df, user_k, item_k) -> bool:
-    return bool(df.groupby(U).size().min() >= user_k and df.groupby(IT).size().min() >= item_k)
+    return bool(
+        df.groupby(U).size().min() >= user_k and df.groupby(IT).size().min() >= item_k
+    )
 
 
 def test_k_core_output_satisfies_core_property(ratings):
@@ -406,7 +457,16 @@ def test_k_core_output_satisfies_core_property(ratings):
 def test_k_core_cascades_over_several_rounds():
     # item "z" has one event; removing it leaves user 3 with one event, which
     # then leaves item "y" with one event, ...
-    rows = [(1, "a"), (1, "b"), (2, "a"), (2, "b"), (3, "y"), (3, "z"), (4, "y"), (4, "a")]
+    rows = [
+        (1, "a"),
+        (1, "b"),
+        (2, "a"),
+        (2, "b"),
+        (3, "y"),
+        (3, "z"),
+        (4, "y"),
+        (4, "a"),
+    ]
     df = pd.DataFrame(rows, columns=[U, IT])
     rep = QualityReport()
     out = k_core_filter(df, 2, 2, report=rep)
@@ -425,9 +485,13 @@ def test_k_core_cascades_over_several_rounds():
 
 def test_k_core_clear_errors(ratings):
     longest = int(ratings.groupby(U).size().max())
-    with pytest.raises(ValueError, match=f"user_k={longest + 1} is larger than any user's history"):
+    with pytest.raises(
+        ValueError, match=f"user_k={longest + 1} is larger than any user's history"
+    ):
         k_core_filter(ratings, user_k=longest + 1, item_k=1)
-    with pytest.raises(ValueError, match="item_k=10000 is larger than any item's count"):
+    with pytest.raises(
+        ValueError, match="item_k=10000 is larger than any item's count"
+    ):
         k_core_filter(ratings, user_k=1, item_k=10_000)
     # a chain u1-{a,b}, u2-{b,c}, u3-{c}: some user and item have 2 events,
     # yet the (2, 2)-core unravels to nothing over three rounds
@@ -443,7 +507,16 @@ def test_k_core_clear_errors(ratings):
 
 
 def test_k_core_max_iter_warns():
-    rows = [(1, "a"), (1, "b"), (2, "a"), (2, "b"), (3, "y"), (3, "z"), (4, "y"), (4, "a")]
+    rows = [
+        (1, "a"),
+        (1, "b"),
+        (2, "a"),
+        (2, "b"),
+        (3, "y"),
+        (3, "z"),
+        (4, "y"),
+        (4, "a"),
+    ]
     df = pd.DataFrame(rows, columns=[U, IT])
     rep = QualityReport()
     with pytest.warns(RuntimeWarning, match="max_iter=1"):

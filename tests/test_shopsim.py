@@ -63,11 +63,17 @@ def test_products_and_images(shop):
     assert len(p) == cfg.n_products == shop.n_products
     assert (p[ITEM_COL].to_numpy() == np.arange(cfg.n_products)).all()
     assert p[ITEM_COL].dtype == np.int64 and p[PRICE_COL].dtype == np.float64
-    assert shop.images.shape == (cfg.n_products, 28, 28) and shop.images.dtype == np.uint8
+    assert (
+        shop.images.shape == (cfg.n_products, 28, 28) and shop.images.dtype == np.uint8
+    )
     # each product shows a real picture of its own class
-    np.testing.assert_array_equal(shop.images[p["image_index"]], IMAGES[p["source_image_index"]])
+    np.testing.assert_array_equal(
+        shop.images[p["image_index"]], IMAGES[p["source_image_index"]]
+    )
     np.testing.assert_array_equal(LABELS[p["source_image_index"]], p["category_id"])
-    assert (p[CATEGORY_COL] == np.asarray(FASHION_MNIST_CLASSES)[p["category_id"]]).all()
+    assert (
+        p[CATEGORY_COL] == np.asarray(FASHION_MNIST_CLASSES)[p["category_id"]]
+    ).all()
     assert p["brand_id"].between(0, cfg.n_brands - 1).all()
     assert (p[PRICE_COL] > 0).all() and p["launch_day"].lt(cfg.n_days).all()
     assert p["title"].str.len().gt(5).all() and p["description"].str.len().gt(30).all()
@@ -81,7 +87,10 @@ def test_users_sessions_prices_columns(shop):
         USER_COL, "age", "gender", "region", "segment", "signup_day", "price_sensitivity", "visit_rate",
     ]  # fmt: skip
     assert (u[USER_COL].to_numpy() == np.arange(cfg.n_users)).all()
-    assert u["age"].between(18, 80).all() and u["signup_day"].between(0, cfg.n_days - 1).all()
+    assert (
+        u["age"].between(18, 80).all()
+        and u["signup_day"].between(0, cfg.n_days - 1).all()
+    )
     assert (u["price_sensitivity"] > 0).all() and (u["visit_rate"] > 0).all()
     t = shop.truth
     assert t.user_category_taste.shape == (cfg.n_users, len(FASHION_MNIST_CLASSES))
@@ -110,9 +119,13 @@ def test_users_sessions_prices_columns(shop):
     ]  # fmt: skip
     launch = shop.products["launch_day"].clip(lower=0).to_numpy()
     assert len(ph) == int((cfg.n_days - launch).sum())
-    assert (ph[PRICE_COL] <= ph["regular_price"] + 1e-9).all() and (ph["units_sold"] >= 0).all()
+    assert (ph[PRICE_COL] <= ph["regular_price"] + 1e-9).all() and (
+        ph["units_sold"] >= 0
+    ).all()
     assert (ph["on_promo"] == (ph["discount"] > 0)).all()
-    assert ph["date"].iloc[0] == shop.start_date + pd.Timedelta(days=int(ph["day"].iloc[0]))
+    assert ph["date"].iloc[0] == shop.start_date + pd.Timedelta(
+        days=int(ph["day"].iloc[0])
+    )
 
 
 def test_events_columns_and_dtypes(shop):
@@ -121,10 +134,21 @@ def test_events_columns_and_dtypes(shop):
         USER_COL, SESSION_COL, TIMESTAMP_COL, "day", ITEM_COL, EVENT_COL, "page", "position",
         "dwell_time", PRICE_COL,
     ]  # fmt: skip
-    for col in (USER_COL, SESSION_COL, TIMESTAMP_COL, "day", ITEM_COL, "page", "position"):
+    for col in (
+        USER_COL,
+        SESSION_COL,
+        TIMESTAMP_COL,
+        "day",
+        ITEM_COL,
+        "page",
+        "position",
+    ):
         assert ev[col].dtype == np.int64, col
     assert isinstance(ev[EVENT_COL].dtype, pd.CategoricalDtype)
-    assert list(ev[EVENT_COL].cat.categories) == list(EVENT_TYPES) and ev[EVENT_COL].cat.ordered
+    assert (
+        list(ev[EVENT_COL].cat.categories) == list(EVENT_TYPES)
+        and ev[EVENT_COL].cat.ordered
+    )
     assert ev[TIMESTAMP_COL].is_monotonic_increasing
     assert ev["position"].between(0, shop.config.slate_size - 1).all()
     assert set(ev[EVENT_COL].unique()) == set(EVENT_TYPES)
@@ -140,22 +164,29 @@ def test_funnel_order(funnel):
     assert imp_by_slot.index.is_unique
     # clicks only on impressed items, after the impression
     assert clk["slot"].isin(imp_by_slot.index).all()
-    assert (imp_by_slot.loc[clk["slot"], ITEM_COL].to_numpy() == clk[ITEM_COL].to_numpy()).all()
     assert (
-        imp_by_slot.loc[clk["slot"], TIMESTAMP_COL].to_numpy() < clk[TIMESTAMP_COL].to_numpy()
+        imp_by_slot.loc[clk["slot"], ITEM_COL].to_numpy() == clk[ITEM_COL].to_numpy()
+    ).all()
+    assert (
+        imp_by_slot.loc[clk["slot"], TIMESTAMP_COL].to_numpy()
+        < clk[TIMESTAMP_COL].to_numpy()
     ).all()
     # carts only after a click on the same slot; purchases only of carted slots
     clk_by_slot = clk.set_index("slot")
     assert cart["slot"].isin(clk_by_slot.index).all()
     assert (
-        clk_by_slot.loc[cart["slot"], TIMESTAMP_COL].to_numpy() < cart[TIMESTAMP_COL].to_numpy()
+        clk_by_slot.loc[cart["slot"], TIMESTAMP_COL].to_numpy()
+        < cart[TIMESTAMP_COL].to_numpy()
     ).all()
     cart_by_slot = cart.set_index("slot")
     assert buy["slot"].isin(cart_by_slot.index).all()
     assert (
-        cart_by_slot.loc[buy["slot"], TIMESTAMP_COL].to_numpy() < buy[TIMESTAMP_COL].to_numpy()
+        cart_by_slot.loc[buy["slot"], TIMESTAMP_COL].to_numpy()
+        < buy[TIMESTAMP_COL].to_numpy()
     ).all()
-    assert (cart_by_slot.loc[buy["slot"], ITEM_COL].to_numpy() == buy[ITEM_COL].to_numpy()).all()
+    assert (
+        cart_by_slot.loc[buy["slot"], ITEM_COL].to_numpy() == buy[ITEM_COL].to_numpy()
+    ).all()
     # dwell time only on clicks
     assert clk["dwell_time"].gt(0).all()
     assert (
@@ -168,21 +199,30 @@ def test_funnel_order(funnel):
 def test_impressions_follow_the_catalogue_and_the_clock(shop, funnel):
     imp = funnel["impression"]
     launch = shop.products["launch_day"].to_numpy()
-    assert (launch[imp[ITEM_COL]] <= imp["day"]).all()  # only launched products are shown
-    assert not imp.duplicated([SESSION_COL, "page", ITEM_COL]).any()  # no repeats on a page
+    assert (
+        launch[imp[ITEM_COL]] <= imp["day"]
+    ).all()  # only launched products are shown
+    assert not imp.duplicated(
+        [SESSION_COL, "page", ITEM_COL]
+    ).any()  # no repeats on a page
     # prices in the log are the day's prices
     np.testing.assert_allclose(
-        shop.events[PRICE_COL], shop.truth.price[shop.events[ITEM_COL], shop.events["day"]]
+        shop.events[PRICE_COL],
+        shop.truth.price[shop.events[ITEM_COL], shop.events["day"]],
     )
     # sessions of one user do not overlap
     s = shop.sessions.sort_values([USER_COL, "start"])
     same_user = s[USER_COL].to_numpy()[1:] == s[USER_COL].to_numpy()[:-1]
-    assert (s["start"].to_numpy()[1:][same_user] > s["end"].to_numpy()[:-1][same_user]).all()
+    assert (
+        s["start"].to_numpy()[1:][same_user] > s["end"].to_numpy()[:-1][same_user]
+    ).all()
     # every event lies inside its session, which starts on or after the user's sign-up day
     ev = shop.events.merge(
         shop.sessions[[SESSION_COL, USER_COL, "start", "end", "day"]], on=SESSION_COL
     )
-    assert (ev[f"{USER_COL}_x"] == ev[f"{USER_COL}_y"]).all() and (ev["day_x"] == ev["day_y"]).all()
+    assert (ev[f"{USER_COL}_x"] == ev[f"{USER_COL}_y"]).all() and (
+        ev["day_x"] == ev["day_y"]
+    ).all()
     assert ev[TIMESTAMP_COL].between(ev["start"], ev["end"]).all()
     signup = shop.users["signup_day"].to_numpy()
     assert (shop.sessions["day"].to_numpy() >= signup[shop.sessions[USER_COL]]).all()
@@ -196,7 +236,9 @@ def test_impressions_follow_the_catalogue_and_the_clock(shop, funnel):
 def test_style_is_read_from_the_pictures(shop):
     t = shop.truth
     pixels = shop.images.reshape(shop.n_products, -1) / 255.0
-    style = (pixels - t.style_mean[t.item_category]) @ t.style_components / t.style_scale
+    style = (
+        (pixels - t.style_mean[t.item_category]) @ t.style_components / t.style_scale
+    )
     np.testing.assert_allclose(style, t.item_style, atol=1e-8)
     np.testing.assert_allclose(t.item_style.std(0), 1.0)
 
@@ -230,7 +272,10 @@ def test_clicks_follow_the_true_affinity_and_position(shop, funnel):
     # dwell time is longer on liked products
     clk = funnel["click"]
     assert (
-        np.corrcoef(clk["dwell_time"], shop.pair_affinity(clk[USER_COL], clk[ITEM_COL]))[0, 1] > 0.2
+        np.corrcoef(
+            clk["dwell_time"], shop.pair_affinity(clk[USER_COL], clk[ITEM_COL])
+        )[0, 1]
+        > 0.2
     )
 
 
@@ -270,8 +315,12 @@ def test_promotions_cut_prices_and_raise_sales():
     )
     ph = shop.price_history
     assert ph["on_promo"].mean() > 0.1
-    assert (ph.loc[ph["on_promo"], PRICE_COL] < ph.loc[ph["on_promo"], "regular_price"]).all()
-    per_item = ph.groupby([ITEM_COL, "on_promo"])["units_sold"].mean().unstack().dropna()
+    assert (
+        ph.loc[ph["on_promo"], PRICE_COL] < ph.loc[ph["on_promo"], "regular_price"]
+    ).all()
+    per_item = (
+        ph.groupby([ITEM_COL, "on_promo"])["units_sold"].mean().unstack().dropna()
+    )
     assert (per_item[True] > per_item[False]).mean() > 0.6
 
 
@@ -286,7 +335,8 @@ def test_true_affinity_matrix_and_pairs(shop):
     u, i = rng.integers(0, shop.n_users, 50), rng.integers(0, shop.n_products, 50)
     np.testing.assert_allclose(shop.pair_affinity(u, i), full[u, i])
     np.testing.assert_allclose(
-        shop.true_affinity(user_ids=[3, 1], item_ids=[5, 0, 2]), full[np.ix_([3, 1], [5, 0, 2])]
+        shop.true_affinity(user_ids=[3, 1], item_ids=[5, 0, 2]),
+        full[np.ix_([3, 1], [5, 0, 2])],
     )
     with pytest.raises(ValueError, match="user_ids"):
         shop.true_affinity(user_ids=[shop.n_users])
@@ -336,7 +386,11 @@ def test_presets():
         ({"text_noise": -0.1}, ValueError, "text_noise"),
         ({"position_bias": -1}, ValueError, "position_bias"),
         ({"click_noise": math.nan}, ValueError, "click_noise must be finite"),
-        ({"sessions_per_user_per_week": 0}, ValueError, "sessions_per_user_per_week must be > 0"),
+        (
+            {"sessions_per_user_per_week": 0},
+            ValueError,
+            "sessions_per_user_per_week must be > 0",
+        ),
         ({"pages_per_session": 0.5}, ValueError, "pages_per_session"),
         ({"text_template_variety": 99}, ValueError, "text_template_variety"),
         ({"click_intercept": "low"}, TypeError, "click_intercept must be a number"),

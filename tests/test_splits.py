@@ -38,7 +38,9 @@ def test_random_split_sizes_partition_and_reproducibility(ratings):
     other = random_split(ratings, 0.2, 8, valid_frac=0.1)
     assert not split.test.index.equals(other.test.index)
     assert rep[0].removed == 0 and rep[0].rows_out == n and "seed=7" in rep[0].reason
-    train, valid, test = random_split(ratings)  # unpacks like a tuple; no valid by default
+    train, valid, test = random_split(
+        ratings
+    )  # unpacks like a tuple; no valid by default
     assert valid.empty and list(valid.columns) == list(ratings.columns)
 
 
@@ -153,7 +155,9 @@ def test_leave_last_out_errors(ratings):
     with pytest.raises(TypeError, match="pd.to_datetime"):
         leave_last_out(ratings.astype({T: str}))
     longest = int(ratings.groupby(U).size().max())
-    with pytest.raises(ValueError, match=f"no user has n_test \\+ min_train = {longest + 1}"):
+    with pytest.raises(
+        ValueError, match=f"no user has n_test \\+ min_train = {longest + 1}"
+    ):
         leave_last_out(ratings, n_test=longest)
     with pytest.raises(ValueError, match="n_test must be >= 1"):
         leave_last_out(ratings, n_test=0)
@@ -188,7 +192,9 @@ def test_temporal_split_ties_at_cutoff_go_to_the_later_part():
 def test_temporal_split_with_datetimes():
     t = pd.to_datetime(["2021-01-01", "2021-02-01", "2021-03-01", "2021-04-01"])
     df = pd.DataFrame({U: [1, 2, 1, 2], IT: [1, 2, 3, 4], T: t})
-    split = temporal_split(df, test_time="2021-03-01", valid_time=pd.Timestamp("2021-02-01"))
+    split = temporal_split(
+        df, test_time="2021-03-01", valid_time=pd.Timestamp("2021-02-01")
+    )
     assert [len(p) for p in split] == [1, 1, 2]
     summary = split.summary()
     assert summary.loc["test", "time_min"] == pd.Timestamp("2021-03-01")
@@ -205,10 +211,22 @@ def test_temporal_split_with_datetimes():
         ({}, ValueError, "exactly one of test_time= .* or test_quantile="),
         ({"test_time": 5, "test_quantile": 0.8}, ValueError, "exactly one"),
         ({"test_quantile": 0.8, "valid_time": 3}, ValueError, "do not mix"),
-        ({"test_time": 5, "valid_time": 3, "valid_quantile": 0.2}, ValueError, "not both"),
-        ({"test_quantile": 0.5, "valid_quantile": 0.7}, ValueError, "must be < test_quantile"),
+        (
+            {"test_time": 5, "valid_time": 3, "valid_quantile": 0.2},
+            ValueError,
+            "not both",
+        ),
+        (
+            {"test_quantile": 0.5, "valid_quantile": 0.7},
+            ValueError,
+            "must be < test_quantile",
+        ),
         ({"test_quantile": 1.2}, ValueError, r"test_quantile must be in \(0, 1\)"),
-        ({"test_time": 5, "valid_time": 5}, ValueError, "valid_time=5 must be < test_time=5"),
+        (
+            {"test_time": 5, "valid_time": 5},
+            ValueError,
+            "valid_time=5 must be < test_time=5",
+        ),
         ({"test_time": 0}, ValueError, "train part would be empty"),
         ({"test_time": 100}, ValueError, "test part would be empty"),
         ({"test_time": 5, "valid_time": 4.5}, ValueError, "valid part would be empty"),
@@ -244,12 +262,12 @@ def test_summary_counts_cold_users_and_items():
     s = split.summary()
     assert s.index.tolist() == ["train", "valid", "test"]
     assert s.loc["test", ["rows", "users", "items"]].tolist() == [4, 3, 3]
-    assert s.loc["test", "cold_users"] == 1 and s.loc["test", "cold_user_share"] == pytest.approx(
-        1 / 3
-    )
-    assert s.loc["test", "cold_items"] == 1 and s.loc["test", "cold_item_share"] == pytest.approx(
-        1 / 3
-    )
+    assert s.loc["test", "cold_users"] == 1 and s.loc[
+        "test", "cold_user_share"
+    ] == pytest.approx(1 / 3)
+    assert s.loc["test", "cold_items"] == 1 and s.loc[
+        "test", "cold_item_share"
+    ] == pytest.approx(1 / 3)
     assert s.loc["test", "cold_rows"] == 2  # (3, a) new user, (3, d) new user and item
     assert s.loc["valid", "cold_items"] == 1 and s.loc["train", "cold_rows"] == 0
     assert s.loc["train", "time_max"] == 3
@@ -262,7 +280,12 @@ def test_drop_cold_removes_and_reports(ratings):
     before = split.summary()
     cold = split.drop_cold(report=rep)
     after = cold.summary()
-    assert after.loc[["valid", "test"], ["cold_users", "cold_items", "cold_rows"]].eq(0).all().all()
+    assert (
+        after.loc[["valid", "test"], ["cold_users", "cold_items", "cold_rows"]]
+        .eq(0)
+        .all()
+        .all()
+    )
     removed = before.loc["valid", "cold_rows"] + before.loc["test", "cold_rows"]
     assert rep[1].removed == removed and rep[1].step == "Split.drop_cold"
     assert cold.train is split.train

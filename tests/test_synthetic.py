@@ -38,7 +38,11 @@ def test_ratings_follow_the_truth():
 
 def test_popularity_is_skewed():
     data = make_ratings(
-        n_users=300, n_items=1000, mean_ratings_per_user=20, popularity_exponent=1.0, seed=0
+        n_users=300,
+        n_items=1000,
+        mean_ratings_per_user=20,
+        popularity_exponent=1.0,
+        seed=0,
     )
     counts = data.ratings[ITEM_COL].value_counts()
     assert counts.iloc[0] > 5 * counts.median()
@@ -51,7 +55,11 @@ def test_popularity_is_skewed():
         ({"n_items": 2.5}, TypeError, "n_items must be an int"),
         ({"n_factors": 0}, ValueError, "n_factors"),
         ({"mean_ratings_per_user": 0.5}, ValueError, "mean_ratings_per_user"),
-        ({"n_items": 10, "mean_ratings_per_user": 11}, ValueError, "mean_ratings_per_user"),
+        (
+            {"n_items": 10, "mean_ratings_per_user": 11},
+            ValueError,
+            "mean_ratings_per_user",
+        ),
         ({"noise_std": -1}, ValueError, "noise_std"),
         ({"bias_std": float("nan")}, ValueError, "bias_std"),
         ({"seed": -3}, ValueError, "seed"),

@@ -37,7 +37,9 @@ def test_fit_learns_and_records_history():
     def val(m):
         return _mse(m, (x, y)).item()
 
-    hist = fit(model, _loader(x, y), _mse, opt, epochs=20, val_fn=val, show_progress=False)
+    hist = fit(
+        model, _loader(x, y), _mse, opt, epochs=20, val_fn=val, show_progress=False
+    )
     assert hist.epochs == 20 and len(hist.val) == 20 and len(hist.epoch_seconds) == 20
     assert hist.train_loss[-1] < hist.train_loss[0] / 10
     assert hist.best_val == min(hist.val) < 0.05
@@ -52,7 +54,11 @@ def test_fit_is_deterministic_with_a_seed():
         set_seed(5)
         model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
         opt = torch.optim.Adam(model.parameters(), lr=0.01)
-        runs.append(fit(model, _loader(x, y), _mse, opt, epochs=3, show_progress=False).train_loss)
+        runs.append(
+            fit(
+                model, _loader(x, y), _mse, opt, epochs=3, show_progress=False
+            ).train_loss
+        )
     assert runs[0] == runs[1]
 
 
@@ -176,7 +182,11 @@ def _ok_args():
         ({"patience": 0, "val_fn": lambda m: 0.0}, ValueError, "patience must be"),
         ({"min_delta": -1.0}, ValueError, "min_delta"),
         ({"train_loader": []}, ValueError, "yielded no batches"),
-        ({"loss_fn": lambda m, b: torch.ones(2, requires_grad=True)}, TypeError, "scalar tensor"),
+        (
+            {"loss_fn": lambda m, b: torch.ones(2, requires_grad=True)},
+            TypeError,
+            "scalar tensor",
+        ),
     ],
 )
 def test_bad_arguments(change, error, match):

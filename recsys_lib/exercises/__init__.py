@@ -114,16 +114,22 @@ def get_exercise(exercise_id: str) -> Exercise:
         KeyError: naming the known ids of that chapter when the id is unknown.
     """
     if not isinstance(exercise_id, str):
-        raise TypeError(f"exercise id must be a string like 'ch01.ex1', got {exercise_id!r}")
+        raise TypeError(
+            f"exercise id must be a string like 'ch01.ex1', got {exercise_id!r}"
+        )
     _load_all()
     if exercise_id not in _REGISTRY:
         chapter = exercise_id.split(".")[0]
-        known = sorted(k for k in _REGISTRY if k.startswith(chapter + ".")) or sorted(_REGISTRY)
+        known = sorted(k for k in _REGISTRY if k.startswith(chapter + ".")) or sorted(
+            _REGISTRY
+        )
         raise KeyError(f"no exercise {exercise_id!r}; known: {', '.join(known)}")
     return _REGISTRY[exercise_id]
 
 
-def check_exercise(exercise_id: str, answer: Any, *, quiet: bool = False, **context) -> Verdict:
+def check_exercise(
+    exercise_id: str, answer: Any, *, quiet: bool = False, **context
+) -> Verdict:
     """Check a learner's answer; print a verdict and return a true :class:`Verdict` if right.
 
     Args:
@@ -134,7 +140,10 @@ def check_exercise(exercise_id: str, answer: Any, *, quiet: bool = False, **cont
     """
     ex = get_exercise(exercise_id)
     if answer is None or answer is Ellipsis:
-        verdict, ok = "no answer yet: replace the placeholder and run the cell again.", False
+        verdict, ok = (
+            "no answer yet: replace the placeholder and run the cell again.",
+            False,
+        )
     else:
         try:
             message = ex.check(answer, **context)

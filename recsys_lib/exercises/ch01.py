@@ -19,9 +19,13 @@ def check_ex1(answer):
     except (TypeError, ValueError) as err:
         raise NotYet("give the shape as a tuple of ints, e.g. (3, 4)") from err
     if shape == (64,) or shape == (64, 1):
-        raise NotYet("that would be the shape without broadcasting; subtract the tensors and look")
+        raise NotYet(
+            "that would be the shape without broadcasting; subtract the tensors and look"
+        )
     if shape != (64, 64):
-        raise NotYet("NumPy/PyTorch broadcasting aligns trailing dimensions: (64, 1) with (64,)")
+        raise NotYet(
+            "NumPy/PyTorch broadcasting aligns trailing dimensions: (64, 1) with (64,)"
+        )
 
 
 def solution_ex1():
@@ -56,7 +60,9 @@ def check_ex2(safe_mse):
             raise NotYet(f"it failed on two tensors of shape (16,): {err!r}") from err
         expected = ((pred - target) ** 2).mean()
         if not isinstance(value, torch.Tensor) or not torch.allclose(value, expected):
-            raise NotYet("on equal shapes it must return the mean of the squared differences")
+            raise NotYet(
+                "on equal shapes it must return the mean of the squared differences"
+            )
         try:
             safe_mse(pred[:, None], target)
         except ValueError:
@@ -65,7 +71,9 @@ def check_ex2(safe_mse):
             raise NotYet(
                 f"raise ValueError (not {type(err).__name__}) on a shape mismatch"
             ) from err
-    raise NotYet("safe_mse(pred of shape (16, 1), target of shape (16,)) must raise ValueError")
+    raise NotYet(
+        "safe_mse(pred of shape (16, 1), target of shape (16,)) must raise ValueError"
+    )
 
 
 def solution_ex2():
@@ -145,7 +153,9 @@ register(
             lambda train, test: float(
                 np.sqrt(((test[RATING_COL] - test[RATING_COL].mean()) ** 2).mean())
             ),
-            lambda train, test: float(((test[RATING_COL] - train[RATING_COL].mean()) ** 2).mean()),
+            lambda train, test: float(
+                ((test[RATING_COL] - train[RATING_COL].mean()) ** 2).mean()
+            ),
             lambda train, test: "low",
         ),
         example_context=context_ex3,
