@@ -205,6 +205,7 @@ from .config import (
     TIMESTAMP_COL,
     USER_COL,
 )
+from .datasets import FASHION_MNIST_CLASSES
 
 __all__ = [
     "EVENT_TYPES",
@@ -220,18 +221,6 @@ __all__ = [
 ]
 
 EVENT_TYPES = ("impression", "click", "add_to_cart", "purchase")
-FASHION_MNIST_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
 SEGMENTS = ("bargain hunter", "trend seeker", "classic", "premium")
 REGIONS = ("North", "South", "East", "West", "Capital")
 GENDERS = ("F", "M", "X")
