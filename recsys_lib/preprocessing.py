@@ -1386,7 +1386,9 @@ class IdMapper:
             bad |= miss
             if miss.any():
                 raw_unknown = pd.unique(df[col].to_numpy()[miss])
-                examples = ", ".join(repr(v) for v in raw_unknown[:5])
+                examples = ", ".join(
+                    repr(v.item() if hasattr(v, "item") else v) for v in raw_unknown[:5]
+                )
                 parts.append(
                     f"{col}: {int(miss.sum()):,} rows with {len(raw_unknown):,} unseen IDs "
                     f"(e.g. {examples})"
