@@ -24,6 +24,7 @@ def test_set_seed_repeats_all_generators():
 def test_set_seed_turns_on_deterministic_algorithms():
     set_seed(0, deterministic=True)
     assert torch.are_deterministic_algorithms_enabled()
+    assert torch.utils.deterministic.fill_uninitialized_memory is False
 
 
 @pytest.mark.parametrize("bad", [1.5, "1", None, True])
