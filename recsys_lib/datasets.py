@@ -1336,10 +1336,18 @@ def load_movielens_latest_small(source: str = "auto") -> MovieLensLatestSmall:
 
 # ========================================================================= CLI
 # name -> callable that makes sure the data set is in the cache (and loads it).
+def _fetch_fine_food_reviews():
+    # Chapter 14's reviews; imported lazily because apps.sentiment imports this module.
+    from .apps.sentiment import load_fine_food_reviews
+
+    return load_fine_food_reviews()
+
+
 FETCHERS: dict[str, Callable[[], Any]] = {
     ML100K: load_movielens_100k,
     FASHION_MNIST: load_fashion_mnist,
     ML_LATEST_SMALL: load_movielens_latest_small,
+    "amazon-fine-food": _fetch_fine_food_reviews,
 }
 
 

@@ -871,6 +871,7 @@ def test_fetch_registry_and_cli(monkeypatch, capsys):
         "movielens-100k",
         "fashion-mnist",
         "movielens-latest-small",
+        "amazon-fine-food",
     }
     fetched = []
     monkeypatch.setitem(ds.FETCHERS, "movielens-100k", lambda: fetched.append("ml"))
