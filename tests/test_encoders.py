@@ -232,3 +232,12 @@ def test_time_series_windows_and_encoder():
         enc(x[:0])
     with pytest.raises(ValueError, match="kind"):
         TimeSeriesEncoder(4, kind="lstm")
+
+
+def test_minilm_weights_other_than_the_published_ones_are_refused(monkeypatch):
+    pytest.importorskip(MINILM_PACKAGE)
+    monkeypatch.setattr(encoders, "_VERIFIED", set())
+    monkeypatch.setattr(encoders, "_MODELS", {})
+    monkeypatch.setattr(encoders, "MINILM_SAFETENSORS_SHA256", "0" * 64)
+    with pytest.raises(RuntimeError, match="sha256 .* expected 0{64}"):
+        minilm_model_path()

