@@ -88,6 +88,55 @@ def test_pair_scorers_shapes_and_score_agrees_with_forward(name):
     assert model.training is True  # score restores the mode
 
 
+FAST_SCORE_MODELS = {
+    "MLP-one-layer": lambda: MLPRecommender(
+        MLPConfig.tiny(N_USERS, N_ITEMS, mlp_layers=(6,))
+    ),
+    "MLP-deep": lambda: MLPRecommender(
+        MLPConfig.tiny(N_USERS, N_ITEMS, mlp_layers=(8, 6, 4))
+    ),
+    "NeuMF-one-layer": lambda: NeuMF(
+        NeuMFConfig.tiny(N_USERS, N_ITEMS, mlp_layers=(6,))
+    ),
+    "NeuMF": lambda: NeuMF(NeuMFConfig.tiny(N_USERS, N_ITEMS, mlp_layers=(8, 6, 4))),
+    "ranker-no-ids": lambda: FeatureMLPRanker(
+        RankerConfig.tiny(N_USERS, N_ITEMS, context_dim=0, id_dim=0)
+    ).set_feature_tables(torch.randn(N_USERS, 3), torch.randn(N_ITEMS, 5)),
+    "ranker-ids-only": lambda: FeatureMLPRanker(
+        RankerConfig.tiny(
+            N_USERS, N_ITEMS, context_dim=0, user_feat_dim=0, item_feat_dim=0
+        )
+    ),
+    "ranker-items-only": lambda: FeatureMLPRanker(
+        RankerConfig.tiny(N_USERS, N_ITEMS, context_dim=0, id_dim=0, user_feat_dim=0)
+    ).set_feature_tables(item_features=torch.randn(N_ITEMS, 5)),
+    "ranker-linear": lambda: FeatureMLPRanker(
+        RankerConfig.tiny(N_USERS, N_ITEMS, context_dim=0, hidden=())
+    ).set_feature_tables(torch.randn(N_USERS, 3), torch.randn(N_ITEMS, 5)),
+}
+
+
+@pytest.mark.parametrize("name", FAST_SCORE_MODELS)
+@pytest.mark.parametrize("chunk_pairs", [1, 25, 1 << 18])
+def test_fast_score_equals_scoring_every_pair(name, chunk_pairs):
+    # MLP, NeuMF and the ranker split their first layer for score(); the result
+    # must be the pairwise forward, whatever the chunk size and layer count.
+    seed()
+    model = FAST_SCORE_MODELS[name]()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_()  # non-trivial weights and biases everywhere
+    model.score_chunk_pairs = chunk_pairs
+    users = torch.tensor([0, 5, 7, 2, 2])
+    scores = model.score(users)
+    model.eval()
+    with torch.no_grad():
+        pairs = model(users.repeat_interleave(N_ITEMS), torch.arange(N_ITEMS).repeat(5))
+    assert scores.shape == (5, N_ITEMS)
+    assert torch.allclose(scores, pairs.view(5, N_ITEMS), atol=1e-5)
+    assert model.score(torch.tensor([], dtype=torch.long)).shape == (0, N_ITEMS)
+
+
 @pytest.mark.parametrize("name", PAIR_MODELS)
 def test_pair_scorers_reject_bad_ids(name):
     seed()

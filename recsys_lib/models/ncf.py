@@ -166,6 +166,10 @@ class MLPRecommender(PairScorer):
     :attr:`score_chunk_pairs` pairs to bound memory.
     """
 
+    #: pairs per chunk in :meth:`score`: small enough that the ``(pairs, width)``
+    #: hidden activations stay in the CPU cache (about 2x faster than 2**18).
+    score_chunk_pairs: int = 1 << 14
+
     def __init__(self, cfg: MLPConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -184,6 +188,36 @@ class MLPRecommender(PairScorer):
 
     def _pairs(self, users, items) -> torch.Tensor:
         return self.out(self.features(users, items)).squeeze(-1)  # (B,)
+
+    def _first_layer_parts(self, users) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first linear layer split into a user part and an item part.
+
+        ``W [p_u; q_i] + c = (W_U p_u + c) + W_I q_i``: computing the two parts
+        once (``(B, h)`` and ``(n_items, h)``) and adding them for every pair
+        replaces the widest matrix product of the tower by an addition.
+        """
+        first = self.tower[0] if len(self.tower) else self.out
+        half = self.user.embedding_dim
+        w = first.weight  # (h, 2 * half)
+        u_part = self.user(users) @ w[:, :half].T + first.bias  # (B, h)
+        i_part = self.item.weight @ w[:, half:].T  # (n_items, h)
+        return u_part, i_part
+
+    def _features_all(self, u_part, i_part) -> torch.Tensor:
+        """Last hidden layer for every (user, item): ``(b, n_items, layers[-1])``."""
+        x = u_part.unsqueeze(1) + i_part.unsqueeze(0)  # (b, n_items, h)
+        return self.tower[1:](x)
+
+    def _all_items(self, users) -> torch.Tensor:
+        u_part, i_part = self._first_layer_parts(users)
+        if not len(self.tower):  # a single layer: the output layer is linear
+            return u_part + i_part.squeeze(-1)  # (B, 1) + (n_items,)
+        rows = max(1, self.score_chunk_pairs // self.n_items)
+        out = [
+            self.out(self._features_all(u_part[lo : lo + rows], i_part)).squeeze(-1)
+            for lo in range(0, users.numel(), rows)
+        ]
+        return torch.cat(out) if out else torch.empty(0, self.n_items)
 
 
 # ---------------------------------------------------------------- NeuMF
@@ -246,6 +280,8 @@ class NeuMF(PairScorer):
     ``score(user_ids) -> (B, n_items)`` (chunked over pairs).
     """
 
+    score_chunk_pairs: int = MLPRecommender.score_chunk_pairs
+
     def __init__(self, cfg: NeuMFConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -260,6 +296,27 @@ class NeuMF(PairScorer):
         g = self.gmf.user(users) * self.gmf.item(items)  # (B, gmf_dim)
         m = self.mlp.features(users, items)  # (B, mlp_layers[-1])
         return self.out(torch.cat([g, m], dim=-1)).squeeze(-1)  # (B,)
+
+    def _all_items(self, users) -> torch.Tensor:
+        # The output is linear in [g; m]: the GMF half is one matrix product
+        # (as in GMF), the MLP half reuses the MLP's split first layer.
+        w = self.out.weight[0]  # (gmf_dim + mlp_layers[-1],)
+        w_g, w_m = w[: self.cfg.gmf_dim], w[self.cfg.gmf_dim :]
+        gmf = (self.gmf.user(users) * w_g) @ self.gmf.item.weight.T  # (B, n_items)
+        if not len(self.mlp.tower):  # no hidden layer: the MLP part is [p_u; q_i]
+            half = self.mlp.user.embedding_dim
+            mlp_all = (self.mlp.user(users) @ w_m[:half]).unsqueeze(1) + (
+                self.mlp.item.weight @ w_m[half:]
+            )
+            return gmf + mlp_all + self.out.bias
+        u_part, i_part = self.mlp._first_layer_parts(users)
+        rows = max(1, self.score_chunk_pairs // self.n_items)
+        mlp = [
+            self.mlp._features_all(u_part[lo : lo + rows], i_part) @ w_m  # (b, n_items)
+            for lo in range(0, users.numel(), rows)
+        ]
+        mlp_all = torch.cat(mlp) if mlp else torch.empty(0, self.n_items)
+        return gmf + mlp_all + self.out.bias
 
     @classmethod
     def from_pretrained(

@@ -114,6 +114,10 @@ class FeatureMLPRanker(PairScorer):
     stored is an error.
     """
 
+    #: pairs per chunk in :meth:`score`: small enough that the hidden
+    #: activations of a chunk stay in the CPU cache.
+    score_chunk_pairs: int = 1 << 14
+
     def __init__(self, cfg: RankerConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -209,6 +213,52 @@ class FeatureMLPRanker(PairScorer):
 
     def _pairs(self, users, items) -> torch.Tensor:
         return self._logits(users, items, None, None, None)
+
+    def _side(self, ids, table, emb, dim: int, name: str) -> torch.Tensor:
+        """``[id embedding; features]`` of users or items, ``(len(ids), width)``."""
+        parts = [] if emb is None else [emb(ids)]
+        if dim:
+            if table is None:
+                raise ValueError(
+                    f"{name} is missing: pass it or store a table "
+                    "with set_feature_tables"
+                )
+            parts.append(table[ids])
+        return torch.cat(parts, dim=-1) if parts else torch.zeros(len(ids), 0)
+
+    def _all_items(self, users) -> torch.Tensor:
+        """Every item for ``users``, with the first layer split by side.
+
+        The first layer is linear in ``[user side; item side]``, so its user
+        part ``(B, h)`` and item part ``(n_items, h)`` are computed once and
+        added for every pair; only the later (narrower) layers see all pairs.
+        """
+        cfg = self.cfg
+        if cfg.context_dim:  # context is per request: the generic path asks for it
+            return super()._all_items(users)
+        items = torch.arange(self.n_items)
+        has_ids = cfg.id_dim > 0
+        u_emb, i_emb = (self.user, self.item) if has_ids else (None, None)
+        u_side = self._side(
+            users, self.user_table, u_emb, cfg.user_feat_dim, "user_feats"
+        )
+        i_side = self._side(
+            items, self.item_table, i_emb, cfg.item_feat_dim, "item_feats"
+        )
+        # Columns of the MLP input: [user id; item id; user feats; item feats].
+        d, fu = cfg.id_dim, cfg.user_feat_dim
+        cols = torch.arange(cfg.input_dim)
+        is_user = (cols < d) | ((cols >= 2 * d) & (cols < 2 * d + fu))
+        first, rest = self.mlp[0], self.mlp[1:]
+        w = first.weight  # (h, input_dim)
+        u_part = u_side @ w[:, is_user].T + first.bias  # (B, h)
+        i_part = i_side @ w[:, ~is_user].T  # (n_items, h)
+        rows = max(1, self.score_chunk_pairs // self.n_items)
+        out = [
+            rest(u_part[lo : lo + rows].unsqueeze(1) + i_part.unsqueeze(0)).squeeze(-1)
+            for lo in range(0, users.numel(), rows)
+        ]
+        return torch.cat(out) if out else torch.empty(0, self.n_items)
 
     def score(self, user_ids, context=None) -> torch.Tensor:
         """Logits of every item ``(B, n_items)`` from the stored tables (inference).
