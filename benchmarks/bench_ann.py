@@ -35,11 +35,13 @@ embeddings, where recall is much higher at the same settings.
 Searches use ``--threads`` threads (default 1: one request per core, steady
 on a busy machine); index builds use ``--build-threads`` (default: all
 cores). Most of the run is building the 1M-item HNSW graph on random
-vectors (about 3.5 minutes on one core): the whole default run takes about
-4 minutes on a quiet 2-core CPU even with ``--build-threads 1``;
+vectors (about 1.5 minutes with 2 build threads, 3.5 minutes with one): the
+whole default run takes about 2 minutes on a quiet 2-core CPU and about 4
+with ``--build-threads 1``;
 ``--sizes 10000 100000`` skips 1M and takes well under a minute.
 
-Run: ``python benchmarks/bench_ann.py`` (options: ``--help``).
+Run: ``python benchmarks/bench_ann.py`` (options: ``--help``). A recorded
+run and what it shows: ``benchmarks/RESULTS_ann.md``.
 """
 
 from __future__ import annotations
