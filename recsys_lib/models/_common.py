@@ -186,17 +186,27 @@ class PairScorer(nn.Module):
     def _pairs(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError  # pragma: no cover
 
+    def _by_user_chunks(self, n_rows: int, block) -> torch.Tensor:
+        """``block(lo, hi) -> (hi - lo, n_items)`` for row chunks, concatenated.
+
+        Chunks hold about :attr:`score_chunk_pairs` (user, item) pairs, which
+        bounds the memory of scoring a whole catalog.
+        """
+        rows = max(1, self.score_chunk_pairs // self.n_items)
+        out = [block(lo, min(lo + rows, n_rows)) for lo in range(0, n_rows, rows)]
+        return torch.cat(out) if out else torch.empty(0, self.n_items)
+
     def _all_items(self, users: torch.Tensor) -> torch.Tensor:
         n_items = self.n_items
-        rows = max(1, self.score_chunk_pairs // n_items)
         all_items = torch.arange(n_items)
-        out = []
-        for lo in range(0, users.numel(), rows):
-            u = users[lo : lo + rows]  # (b,)
+
+        def block(lo: int, hi: int) -> torch.Tensor:
+            u = users[lo:hi]  # (b,)
             pairs_u = u.repeat_interleave(n_items)  # (b * n_items,)
             pairs_i = all_items.repeat(u.numel())  # (b * n_items,)
-            out.append(self._pairs(pairs_u, pairs_i).view(u.numel(), n_items))
-        return torch.cat(out) if out else torch.empty(0, n_items)
+            return self._pairs(pairs_u, pairs_i).view(u.numel(), n_items)
+
+        return self._by_user_chunks(users.numel(), block)
 
 
 # ---------------------------------------------------------------- sequential

@@ -212,12 +212,12 @@ class MLPRecommender(PairScorer):
         u_part, i_part = self._first_layer_parts(users)
         if not len(self.tower):  # a single layer: the output layer is linear
             return u_part + i_part.squeeze(-1)  # (B, 1) + (n_items,)
-        rows = max(1, self.score_chunk_pairs // self.n_items)
-        out = [
-            self.out(self._features_all(u_part[lo : lo + rows], i_part)).squeeze(-1)
-            for lo in range(0, users.numel(), rows)
-        ]
-        return torch.cat(out) if out else torch.empty(0, self.n_items)
+        return self._by_user_chunks(
+            users.numel(),
+            lambda lo, hi: self.out(self._features_all(u_part[lo:hi], i_part)).squeeze(
+                -1
+            ),
+        )
 
 
 # ---------------------------------------------------------------- NeuMF
@@ -310,12 +310,10 @@ class NeuMF(PairScorer):
             )
             return gmf + mlp_all + self.out.bias
         u_part, i_part = self.mlp._first_layer_parts(users)
-        rows = max(1, self.score_chunk_pairs // self.n_items)
-        mlp = [
-            self.mlp._features_all(u_part[lo : lo + rows], i_part) @ w_m  # (b, n_items)
-            for lo in range(0, users.numel(), rows)
-        ]
-        mlp_all = torch.cat(mlp) if mlp else torch.empty(0, self.n_items)
+        mlp_all = self._by_user_chunks(
+            users.numel(),
+            lambda lo, hi: self.mlp._features_all(u_part[lo:hi], i_part) @ w_m,
+        )  # (B, n_items)
         return gmf + mlp_all + self.out.bias
 
     @classmethod

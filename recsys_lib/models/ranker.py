@@ -217,13 +217,9 @@ class FeatureMLPRanker(PairScorer):
     def _side(self, ids, table, emb, dim: int, name: str) -> torch.Tensor:
         """``[id embedding; features]`` of users or items, ``(len(ids), width)``."""
         parts = [] if emb is None else [emb(ids)]
-        if dim:
-            if table is None:
-                raise ValueError(
-                    f"{name} is missing: pass it or store a table "
-                    "with set_feature_tables"
-                )
-            parts.append(table[ids])
+        feats = self._part(None, table, ids, dim, name, len(ids))  # None if dim 0
+        if feats is not None:
+            parts.append(feats)
         return torch.cat(parts, dim=-1) if parts else torch.zeros(len(ids), 0)
 
     def _all_items(self, users) -> torch.Tensor:
@@ -253,12 +249,12 @@ class FeatureMLPRanker(PairScorer):
         w = first.weight  # (h, input_dim)
         u_part = u_side @ w[:, is_user].T + first.bias  # (B, h)
         i_part = i_side @ w[:, ~is_user].T  # (n_items, h)
-        rows = max(1, self.score_chunk_pairs // self.n_items)
-        out = [
-            rest(u_part[lo : lo + rows].unsqueeze(1) + i_part.unsqueeze(0)).squeeze(-1)
-            for lo in range(0, users.numel(), rows)
-        ]
-        return torch.cat(out) if out else torch.empty(0, self.n_items)
+        return self._by_user_chunks(
+            users.numel(),
+            lambda lo, hi: rest(
+                u_part[lo:hi].unsqueeze(1) + i_part.unsqueeze(0)
+            ).squeeze(-1),
+        )
 
     def score(self, user_ids, context=None) -> torch.Tensor:
         """Logits of every item ``(B, n_items)`` from the stored tables (inference).
