@@ -113,7 +113,9 @@ def test_check_interval_claims():
     check_interval("diff", _CI(-0.03, -0.01), below=0.0)
     check_interval("estimate", [0.9, 1.2], contains=1.0)
     check_interval("both", (0.1, 0.2), above=0.0, below=0.5, contains=0.15)
-    with pytest.raises(ClaimError, match=r"interval \[-0.01, 0.03\] should lie above 0"):
+    with pytest.raises(
+        ClaimError, match=r"interval \[-0.01, 0.03\] should lie above 0"
+    ):
         check_interval("diff", (-0.01, 0.03), above=0.0)
     with pytest.raises(ClaimError, match="should lie below"):
         check_interval("diff", (-0.01, 0.03), below=0.0)

@@ -107,7 +107,9 @@ def report(paths: list[Path], factor: float = 3.0, out=sys.stdout) -> int:
         status = "FAILED" if failed else ("TIGHT" if ratio < factor else "ok")
         first = next(iter(per_run.values()))
         value = _values(first)
-        shown = f"{value[0]:.4g}" if len(value) == 1 else f"[{value[0]:.3g},{value[1]:.3g}]"
+        shown = (
+            f"{value[0]:.4g}" if len(value) == 1 else f"[{value[0]:.3g},{value[1]:.3g}]"
+        )
         label = name if occ == 0 else f"{name} (#{occ + 1})"
         print(
             f"{status:7s} {notebook[:34]:34s} {label[:58]:58s} {shown:>11s} "
