@@ -14,7 +14,7 @@ MATHJAX     := book/_static/mathjax/tex-chtml.js
 # Same hash seed everywhere so that set iteration order never changes outputs.
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup data book test lint format unit nbtest lab execute site-check clean distclean
+.PHONY: help setup data book test lint format unit nbtest portability lab execute site-check clean distclean
 
 help:
 	@echo "make book     set up .venv, fetch data, build the site into _build/html"
@@ -22,6 +22,8 @@ help:
 	@echo "make lab      open JupyterLab on the notebooks"
 	@echo "make execute  re-run every notebook and store its outputs (NB=notebooks/01_*.ipynb for one)"
 	@echo "make data     fetch the data sets the notebooks need (cached under data/)"
+	@echo "make lint / format / unit / nbtest   the parts of make test"
+	@echo "make portability   run the notebooks as tests under other CPU settings, report tolerances"
 
 # ---------------------------------------------------------------- environment
 $(STAMP): pyproject.toml
@@ -71,6 +73,23 @@ nbtest: data
 	  -p no:cacheprovider notebooks
 
 test: data lint unit nbtest
+
+# Other machines, simulated: every notebook as a test once per setting (another
+# vector kernel, thread count or BLAS kernel), each check logged, then a report of
+# how far each checked number moved and how much room its band leaves. The
+# stored outputs stay those of the plain run. See book/contributing.md.
+PORTABILITY_SETTINGS ?= plain ATEN_CPU_CAPABILITY=default ATEN_CPU_CAPABILITY=avx2 \
+  OMP_NUM_THREADS=1 OMP_NUM_THREADS=2 OPENBLAS_CORETYPE=Haswell
+PORTABILITY_DIR := .cache/portability
+portability: data
+	@mkdir -p $(PORTABILITY_DIR) && rm -f $(PORTABILITY_DIR)/*.jsonl
+	@failed=""; for s in $(PORTABILITY_SETTINGS); do \
+	  echo "== notebooks with $$s"; \
+	  log=$(CURDIR)/$(PORTABILITY_DIR)/$$(echo $$s | tr '=' '_').jsonl; \
+	  env $$(test $$s = plain || echo $$s) RECSYS_CHECK_LOG=$$log $(MAKE) --no-print-directory nbtest \
+	    || failed="$$failed $$s"; done; \
+	$(PY) tests/tolerance_report.py $(PORTABILITY_DIR)/*.jsonl; \
+	if [ -n "$$failed" ]; then echo "FAILED under:$$failed"; exit 1; fi
 
 # ---------------------------------------------------------------- learners
 lab: data

@@ -543,6 +543,7 @@ def tune(
     metric: str = "ndcg@10",
     budget: int | None = None,
     seed: int = 0,
+    tie_tolerance: float = 0.0,
 ) -> TuneResult:
     """Grid search with the same budget and protocol for every model.
 
@@ -565,13 +566,20 @@ def tune(
             (seeded) from the grid when it is larger; ``None`` = whole grid.
             Give every model the same budget for a fair comparison.
         seed: seed of that draw.
+        tie_tolerance: configurations whose validation value is within this
+            much of the best count as tied, and the *first* of them in grid
+            order wins. Two configurations that differ in the last digits
+            (which another CPU or thread count can change) then cannot swap
+            places, so the chosen model is the same on every machine. List the
+            simplest or most regularized value first in each grid list. 0
+            picks the best value (the first on an exact tie).
 
     Returns:
         A :class:`TuneResult`.
 
     Raises:
         ValueError: for an empty grid, a grid value that is not a list, an
-            unknown metric, or ``budget < 1``.
+            unknown metric, ``budget < 1`` or a negative ``tie_tolerance``.
     """
     k = _check_k(k)
     valid_metrics = [
@@ -607,10 +615,19 @@ def tune(
             )
             configs = [configs[i] for i in pick]
 
+    if (
+        isinstance(tie_tolerance, bool)
+        or not isinstance(tie_tolerance, int | float)
+        or not math.isfinite(tie_tolerance)
+        or tie_tolerance < 0
+    ):
+        raise ValueError(
+            f"tie_tolerance must be a finite number >= 0, got {tie_tolerance!r}"
+        )
     Recommender._check_train(
         valid, n_users, n_items, name="valid"
     )  # fail before fitting
-    rows, best, best_model = [], -math.inf, None
+    rows, values, models = [], [], {}  # models: only those still within the tie band
     for params in configs:
         model = model_factory(**params)
         start = time.perf_counter()
@@ -621,8 +638,12 @@ def tune(
         rows.append(
             {**params, **result.metrics, "fit_s": fit_s, "eval_s": result.seconds}
         )
-        if value > best:
-            best, best_model, best_params = value, model, params
+        values.append(value)
+        models[len(values) - 1] = model
+        top = max(values)
+        models = {i: m for i, m in models.items() if values[i] >= top - tie_tolerance}
+    chosen = next(i for i, v in enumerate(values) if v >= top - tie_tolerance)
+    best, best_model, best_params = values[chosen], models[chosen], configs[chosen]
     table = (
         pd.DataFrame(rows)
         .sort_values(metric, ascending=False, kind="stable")

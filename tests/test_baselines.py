@@ -220,6 +220,40 @@ def test_tune_grid_and_budget(split):
     assert again.best_params == small.best_params  # the budgeted draw is seeded
 
 
+def test_tune_tie_tolerance_picks_first_near_best(split):
+    train, valid = split
+    grid = {"l2_reg": [1e5, 100.0, 1.0]}
+    plain = tune(EASE, grid, train, valid, N_USERS, N_ITEMS)
+    values = dict(zip(plain.table["l2_reg"], plain.table["ndcg@10"], strict=True))
+    first = values[1e5]
+    assert plain.best_params["l2_reg"] != 1e5 and first < plain.best_value
+    # a tolerance wider than the gap: the first listed value wins
+    wide = tune(
+        EASE,
+        grid,
+        train,
+        valid,
+        N_USERS,
+        N_ITEMS,
+        tie_tolerance=plain.best_value - first + 1e-9,
+    )
+    assert wide.best_params == {"l2_reg": 1e5} and wide.best_value == first
+    assert wide.best_value == pytest.approx(ndcg(wide.best_model, split))
+    # a tolerance narrower than the gap changes nothing
+    narrow = tune(
+        EASE,
+        grid,
+        train,
+        valid,
+        N_USERS,
+        N_ITEMS,
+        tie_tolerance=(plain.best_value - first) / 2,
+    )
+    assert narrow.best_params == plain.best_params
+    with pytest.raises(ValueError, match="tie_tolerance"):
+        tune(EASE, grid, train, valid, N_USERS, N_ITEMS, tie_tolerance=-0.1)
+
+
 def test_tune_errors(split):
     train, valid = split
     with pytest.raises(ValueError, match="not computed with k=10"):
