@@ -23,7 +23,7 @@ help:
 	@echo "make execute  re-run every notebook and store its outputs (NB=notebooks/01_*.ipynb for one)"
 	@echo "make data     fetch the data sets the notebooks need (cached under data/)"
 	@echo "make lint / format / unit / nbtest   the parts of make test"
-	@echo "make portability   run the notebooks as tests under other CPU settings, report tolerances"
+	@echo "make portability   make test under other CPU settings, then a report of the checked tolerances"
 
 # ---------------------------------------------------------------- environment
 $(STAMP): pyproject.toml
@@ -78,7 +78,7 @@ nbtest: data
 
 test: data lint unit nbtest
 
-# Other machines, simulated: every notebook as a test once per setting (another
+# Other machines, simulated: `make test` (lint, unit tests, every notebook) once per setting (another
 # vector kernel, thread count or BLAS kernel), each check logged, then a report of
 # how far each checked number moved and how much room its band leaves. The
 # stored outputs stay those of the plain run. See book/contributing.md.
@@ -88,10 +88,10 @@ PORTABILITY_DIR := .cache/portability
 portability: data
 	@mkdir -p $(PORTABILITY_DIR) && rm -f $(PORTABILITY_DIR)/*.jsonl
 	@failed=""; for s in $(PORTABILITY_SETTINGS); do \
-	  echo "== notebooks with $$s"; \
+	  echo "== make test with $$s"; start=$$(date +%s); \
 	  log=$(CURDIR)/$(PORTABILITY_DIR)/$$(echo $$s | tr '=' '_').jsonl; \
-	  env $$(test $$s = plain || echo $$s) RECSYS_CHECK_LOG=$$log $(MAKE) --no-print-directory nbtest \
-	    || failed="$$failed $$s"; done; \
+	  env $$(test $$s = plain || echo $$s) RECSYS_CHECK_LOG=$$log $(MAKE) --no-print-directory test \
+	    || failed="$$failed $$s"; echo "== $$s: $$(( $$(date +%s) - start )) s"; done; \
 	$(PY) tests/tolerance_report.py $(PORTABILITY_DIR)/*.jsonl; \
 	if [ -n "$$failed" ]; then echo "FAILED under:$$failed"; exit 1; fi
 
