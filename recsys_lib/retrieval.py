@@ -82,7 +82,8 @@ from .evaluation import interactions_to_csr
 from .losses import sampled_softmax_loss
 from .metrics import _relevant_to_csr
 from .models import MF
-from .models._common import _Inference, check_fraction, check_positive_int
+from .models.base import check_fraction, check_positive_int
+from .models.base import inference as _Inference
 from .training import History, fit
 
 __all__ = [

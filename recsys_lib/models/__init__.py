@@ -3,7 +3,7 @@
 Introduced in Chapter 6 (MF, NCF, the feature ranker) and Chapter 7
 (GRU4Rec, Caser, SASRec).
 
-Two interfaces (see :mod:`recsys_lib.models._common`):
+Two interfaces (see :mod:`recsys_lib.models.base`):
 
 * pair scorers -- :class:`MF`, :class:`GMF`, :class:`MLPRecommender`,
   :class:`NeuMF`, :class:`FeatureMLPRanker`:
@@ -19,7 +19,7 @@ Two interfaces (see :mod:`recsys_lib.models._common`):
 Every config has a ``tiny()`` constructor for tests and quick demos.
 """
 
-from ._common import PairScorer, SequentialRecommender
+from .base import PairScorer, SequentialRecommender
 from .caser import Caser, CaserConfig
 from .gru4rec import GRU4Rec, GRU4RecConfig
 from .mf import MF, MFConfig

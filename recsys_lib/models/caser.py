@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import (
+from .base import (
     SequentialRecommender,
     check_fraction,
     check_ids,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._common import PairScorer, check_positive_int
+from .base import PairScorer, check_positive_int
 
 __all__ = ["MF", "MFConfig"]
 

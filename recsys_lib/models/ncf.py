@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._common import PairScorer, check_fraction, check_positive_int
+from .base import PairScorer, check_fraction, check_positive_int
 
 __all__ = [
     "GMF",

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._common import (
+from .base import (
     PairScorer,
-    _Inference,
     check_fraction,
     check_ids,
     check_positive_int,
+    inference,
 )
 
 __all__ = ["FeatureMLPRanker", "RankerConfig"]
@@ -270,7 +270,7 @@ class FeatureMLPRanker(PairScorer):
             context, (users.numel(), self.cfg.context_dim), "context"
         )
         n = self.n_items
-        with _Inference(self):
+        with inference(self):
             out = []
             items = torch.arange(n)
             for b in range(users.numel()):

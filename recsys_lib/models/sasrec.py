@@ -32,12 +32,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import (
+from .base import (
     SequentialRecommender,
-    _Inference,
     check_fraction,
     check_positive_int,
     check_sequences,
+    inference,
     tied_item_logits,
     tied_score_items,
 )
@@ -298,7 +298,7 @@ class SASRec(SequentialRecommender):
         """
         seq = check_sequences(seq, self.n_items, self.max_len)
         maps = []
-        with _Inference(self):
+        with inference(self):
             x, allowed, keep = self._embed(seq)
             for block in self.blocks:
                 x, weights = block(x, allowed, keep, need_weights=True)
