@@ -1337,8 +1337,8 @@ def load_movielens_latest_small(source: str = "auto") -> MovieLensLatestSmall:
 # ========================================================================= CLI
 # name -> callable that makes sure the data set is in the cache (and loads it).
 def _fetch_fine_food_reviews():
-    # Chapter 14's reviews; imported lazily because apps.sentiment imports this module.
-    from .apps.sentiment import load_fine_food_reviews
+    # Chapter 14's reviews; imported lazily because data.fine_food imports this module.
+    from .data.fine_food import load_fine_food_reviews
 
     return load_fine_food_reviews()
 
