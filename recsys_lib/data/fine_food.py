@@ -3,19 +3,24 @@
 Introduced in Chapter 14. :func:`load_fine_food_reviews` returns the
 ``small_fine_foods`` data of the R package modeldata (MIT), fetched from the
 Debian package ``r-cran-modeldata`` through the source chain of
-:mod:`recsys_lib.data` (cache, then the registry copy; sha256-checked).
+:mod:`recsys_lib.data.sources` (the cache, then the registry copy; every file
+sha256-checked). R is not needed: :mod:`recsys_lib.data.rdata_objects` reads
+the R objects.
 """
 
 from __future__ import annotations
 
-import lzma
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from .. import datasets as ds
+from ..checks import check_choice
 from ..config import data_dir
+from . import sources
+from .rdata_objects import extract_objects, import_rdata, parse_r
+from .sources import DatasetError, fetch_hint
+from .tables import check_tables, load_tables, save_tables
 
 __all__ = [
     "FINE_FOOD",
@@ -39,7 +44,7 @@ FINE_FOOD_RDS_SHA256 = {
     "training_data": "3348a86de7692ef31402b6f8b0740baee82cf909d6bec8ffefc447ada15986ba",
     "testing_data": "e921e14f401feba4c3007d5149efbbdb3559afc8e9df93ad749bb757970646c9",
 }
-# _frame_sha256 of the parsed tables (columns product, review, score).
+# tables.frame_sha256 of the parsed tables (columns product, review, score).
 FINE_FOOD_TABLE_SHA256 = {
     "train": "1b29f36d94e4d980a85e09bebbcd51ba5bcbea4a03b9ffb700a31203d67e978b",
     "test": "38960b6f949b69e757732abf3a384b7ddc5ffbf3d3de529a7c6170413f13ed4d",
@@ -79,51 +84,8 @@ class FineFoodReviews:
         )
 
 
-def _require_rdata() -> None:
-    try:
-        import rdata  # noqa: F401
-    except ImportError as exc:
-        raise ds.DatasetError(
-            f"{FINE_FOOD} is stored as R data and needs the `rdata` package: "
-            f"pip install {ds.RDATA_REQUIREMENT}"
-        ) from exc
-
-
-def _r_lazyload_object(rdb: bytes, rdx: bytes, name: str) -> bytes:
-    """Serialized bytes of the R object ``name`` in a lazy-load database.
-
-    Uses :func:`recsys_lib.datasets._lazyload_object`, with one addition: R
-    writes its xz-compressed records (type byte ``"Z"``) as *raw* LZMA2 data
-    without the ``.xz`` container (R's ``R_compress3`` uses
-    ``lzma_raw_encoder``), which the generic reader does not decode; such a
-    record is decoded here with a raw LZMA2 filter.
-    """
-    try:
-        return ds._lazyload_object(rdb, rdx, name)
-    except lzma.LZMAError:
-        pass
-    index = ds._parse_r(
-        ds.gzip.decompress(rdx)
-        if rdx[:2] == b"\x1f\x8b"
-        else ds.zlib.decompress(rdx[4:])
-    )
-    offset, length = (int(v) for v in index["variables"][name])
-    record = rdb[offset : offset + length]
-    size = int.from_bytes(record[:4], "big")
-    filters = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
-    try:
-        data = lzma.decompress(record[5:], format=lzma.FORMAT_RAW, filters=filters)
-    except lzma.LZMAError as exc:
-        raise ds.SourceUnavailable(f"R object {name!r}: bad xz record: {exc}") from exc
-    if len(data) != size:
-        raise ds.SourceUnavailable(
-            f"R object {name!r}: {len(data)} bytes, expected {size}"
-        )
-    return data
-
-
 def _parse_fine_food(path: Path) -> pd.DataFrame:
-    df = ds._parse_r(path.read_bytes())
+    df = parse_r(path.read_bytes(), FINE_FOOD)
     return pd.DataFrame(
         {
             "product": df["product"].astype(str).to_numpy(),
@@ -137,36 +99,29 @@ def _fine_food_rds(source: str) -> Path:
     """Make sure both ``.rds`` files are in the cache; return the folder."""
     folder = data_dir() / FINE_FOOD
     expected = {
-        n: ds._Expected({sha: "debian"}) for n, sha in FINE_FOOD_RDS_SHA256.items()
+        n: sources.Expected({sha: "debian"}) for n, sha in FINE_FOOD_RDS_SHA256.items()
     }
-    valid = {n: ds._cached(folder / f"{n}.rds", e) for n, e in expected.items()}
+    valid = {n: sources.cached(folder / f"{n}.rds", e) for n, e in expected.items()}
     if all(valid.values()):
         return folder
     if source == "cache":
-        raise ds.DatasetError(
-            f"{FINE_FOOD} is not in the cache ({folder}). {ds._fetch_hint(FINE_FOOD)}"
+        raise DatasetError(
+            f"{FINE_FOOD} is not in the cache ({folder}). {fetch_hint(FINE_FOOD)}"
         )
-    _require_rdata()
+    import_rdata(FINE_FOOD)
     members = [MODELDATA_DATA_DIR + n for n in ("Rdata.rdb", "Rdata.rdx")]
 
     def install(paths: dict[str, Path]) -> str:
         rdb, rdx = (paths[m].read_bytes() for m in members)
+        objects = extract_objects(rdb, rdx, list(expected), "modeldata")
         for name, exp in expected.items():
-            try:
-                data = _r_lazyload_object(rdb, rdx, name)
-            except (ds.DatasetError, MemoryError):
-                raise
-            except Exception as exc:  # any damage in the R database: this source failed
-                raise ds.SourceUnavailable(
-                    f"cannot read modeldata's R database: {exc!r}"
-                ) from exc
-            ds._install_file(data, folder / f"{name}.rds", exp)
+            sources.install_file(objects[name], folder / f"{name}.rds", exp)
         return "debian"
 
     def debian() -> str:
-        return ds._from_debian(MODELDATA_DEBIAN_PACKAGE, members, install)
+        return sources.from_debian(MODELDATA_DEBIAN_PACKAGE, members, install)
 
-    ds._run_chain(FINE_FOOD, [("debian", debian)])
+    sources.run_chain(FINE_FOOD, [("debian", debian)])
     return folder
 
 
@@ -192,10 +147,10 @@ def load_fine_food_reviews(source: str = "auto") -> FineFoodReviews:
         DatasetError: if no source works or ``rdata`` is missing; the message
             names the command to run.
     """
-    ds._check_choice("source", source, FINE_FOOD_SOURCES)
+    check_choice(source, "source", FINE_FOOD_SOURCES, where="load_fine_food_reviews")
     folder = _fine_food_rds(source)
     parsed = folder / "parsed.npz"
-    loaded = ds._load_tables(parsed)
+    loaded = load_tables(parsed)
     if (
         loaded is not None
         and loaded[1].get("checksums") == FINE_FOOD_TABLE_SHA256
@@ -203,12 +158,12 @@ def load_fine_food_reviews(source: str = "auto") -> FineFoodReviews:
     ):
         tables = loaded[0]
     else:
-        _require_rdata()
+        import_rdata(FINE_FOOD)
         tables = {
             "train": _parse_fine_food(folder / "training_data.rds"),
             "test": _parse_fine_food(folder / "testing_data.rds"),
         }
-        ds._check_tables(
+        check_tables(
             FINE_FOOD, tables, FINE_FOOD_TABLE_SHA256, strict=("train", "test")
         )
         meta = {
@@ -216,5 +171,5 @@ def load_fine_food_reviews(source: str = "auto") -> FineFoodReviews:
             "source": "debian",
             "fine_food_format": _FINE_FOOD_PARSED_FORMAT,
         }
-        ds._save_tables(parsed, tables, meta)
+        save_tables(parsed, tables, meta)
     return FineFoodReviews(tables["train"], tables["test"], "debian")
