@@ -1,14 +1,45 @@
-"""Data: real data sets, cleaning, splits and synthetic data.
+"""Data: real data sets, their cleaning, splits, and synthetic data with a known truth.
 
-Introduced in Chapter 2. (Being assembled from ``recsys_lib.datasets``,
-``preprocessing``, ``splits``, ``synthetic`` and ``shopsim``.)
+Introduced in Chapter 2 ("Data collection and preprocessing") and used by
+every later chapter:
+
+* **Real data sets**, each fetched through a chain of sources and cached
+  (:mod:`.sources`): :func:`load_movielens_100k`,
+  :func:`load_movielens_latest_small`, :func:`load_fashion_mnist`, and
+  Chapter 14's :func:`load_fine_food_reviews`. ``python -m recsys_lib.data
+  fetch`` (``make data``) fills the cache; :data:`FETCHERS` names them.
+* **Cleaning** that never drops anything silently: the steps of
+  :mod:`.cleaning`, :mod:`.corrections` and :mod:`.kcore` record what they
+  did in a :class:`QualityReport`; :func:`map_ids` / :class:`IdMapper` turn
+  raw IDs into row numbers; :mod:`.frames` holds the shared column checks.
+* **Splits** (:mod:`.splits`): :func:`random_split`, :func:`leave_last_out`,
+  :func:`temporal_split`, each returning a :class:`Split`.
+* **Synthetic data**: :func:`make_ratings` (Chapter 1's small table with a
+  known affinity) and :func:`generate_shop` (ShopSim, the synthetic fashion
+  shop of most chapters, :mod:`.shopsim`).
 """
 
 from __future__ import annotations
 
+from .cleaning import (
+    drop_duplicates,
+    drop_missing,
+    drop_outlier_users,
+    keep_events,
+    validate_interactions,
+)
+from .corrections import (
+    clip_ratings,
+    normalize_ids,
+    normalize_ratings,
+    sort_by_time,
+    to_implicit,
+)
 from .fashion_mnist import FASHION_MNIST_CLASSES, FashionMNIST, load_fashion_mnist
 from .fetchers import FETCHERS, fetch
 from .fine_food import FINE_FOOD, FineFoodReviews, load_fine_food_reviews
+from .ids import IdMapper, map_ids
+from .kcore import k_core_filter
 from .movielens import (
     ML100K_GENRES,
     MovieLens100K,
@@ -16,9 +47,14 @@ from .movielens import (
     load_movielens_100k,
     load_movielens_latest_small,
 )
+from .report import QualityReport, QualityStep
+from .shopsim import EVENT_TYPES, Shop, ShopConfig, ShopTruth, generate_shop
 from .sources import DatasetError
+from .splits import Split, leave_last_out, random_split, temporal_split
+from .synthetic import SyntheticRatings, make_ratings
 
 __all__ = [
+    "EVENT_TYPES",
     "FASHION_MNIST_CLASSES",
     "FETCHERS",
     "FINE_FOOD",
@@ -26,11 +62,36 @@ __all__ = [
     "DatasetError",
     "FashionMNIST",
     "FineFoodReviews",
+    "IdMapper",
     "MovieLens100K",
     "MovieLensLatestSmall",
+    "QualityReport",
+    "QualityStep",
+    "Shop",
+    "ShopConfig",
+    "ShopTruth",
+    "Split",
+    "SyntheticRatings",
+    "clip_ratings",
+    "drop_duplicates",
+    "drop_missing",
+    "drop_outlier_users",
     "fetch",
+    "generate_shop",
+    "k_core_filter",
+    "keep_events",
+    "leave_last_out",
     "load_fashion_mnist",
     "load_fine_food_reviews",
     "load_movielens_100k",
     "load_movielens_latest_small",
+    "make_ratings",
+    "map_ids",
+    "normalize_ids",
+    "normalize_ratings",
+    "random_split",
+    "sort_by_time",
+    "temporal_split",
+    "to_implicit",
+    "validate_interactions",
 ]

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from recsys_lib import config
 from recsys_lib.data import fashion_mnist, movielens, sources
+from recsys_lib.data.synthetic import make_ratings
 
 from .helpers import UNREACHABLE
 
@@ -46,3 +48,11 @@ def no_network(monkeypatch):
         raise AssertionError(f"unexpected command {cmd}")
 
     monkeypatch.setattr(sources, "run", refuse)
+
+
+@pytest.fixture(scope="module")
+def ratings() -> pd.DataFrame:
+    """A small seeded rating table (60 users, 40 items) for the cleaning tests."""
+    return make_ratings(
+        n_users=60, n_items=40, mean_ratings_per_user=12, seed=0
+    ).ratings

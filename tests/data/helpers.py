@@ -13,7 +13,10 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+
+from recsys_lib.config import ITEM_COL, RATING_COL, TIMESTAMP_COL, USER_COL
 
 UNREACHABLE = "http://127.0.0.1:9/"  # loopback, closed port: refused at once
 HAS_APT = shutil.which("apt-get") is not None and shutil.which("dpkg-deb") is not None
@@ -88,3 +91,16 @@ def lazyload_db(objects: dict[str, bytes], kinds: dict[str, str], tmp_path: Path
     index = {"variables": variables, "references": {}, "compressed": np.array([True])}
     rdx = gzip.compress(rds_bytes(index, tmp_path))
     return rdb, rdx
+
+
+def frame(rows, columns=None) -> pd.DataFrame:
+    """A small interaction table; columns default to user, item, rating, timestamp."""
+    columns = (
+        (USER_COL, ITEM_COL, RATING_COL, TIMESTAMP_COL) if columns is None else columns
+    )
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+def assert_step_adds_up(step) -> None:
+    assert step.rows_in - step.rows_out == step.removed
+    assert step.removed >= 0 and step.changed >= 0

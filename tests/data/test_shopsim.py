@@ -1,3 +1,5 @@
+"""Tests of recsys_lib.data.shopsim: the synthetic shop and its hidden truth."""
+
 import math
 
 import numpy as np
@@ -13,8 +15,8 @@ from recsys_lib.config import (
     TIMESTAMP_COL,
     USER_COL,
 )
-from recsys_lib.shopsim import (
-    _STYLE_AXES,
+from recsys_lib.data import fashion_mnist
+from recsys_lib.data.shopsim import (
     EVENT_TYPES,
     FASHION_MNIST_CLASSES,
     PRESETS,
@@ -22,6 +24,7 @@ from recsys_lib.shopsim import (
     ShopConfig,
     generate_shop,
 )
+from recsys_lib.data.shopsim.vocab import STYLE_AXES
 
 
 def fake_images(n_per_class=30, n_classes=10, seed=0):
@@ -291,15 +294,15 @@ def test_purchases_concentrate_on_the_favourite_category(shop, funnel):
 def test_text_and_price_carry_the_hidden_attributes(shop):
     t = shop.truth
     text = (shop.products["title"] + " " + shop.products["description"]).str.lower()
-    n_axes = min(shop.config.style_dim, len(_STYLE_AXES))
+    n_axes = min(shop.config.style_dim, len(STYLE_AXES))
     axis = np.abs(t.item_style[:, :n_axes]).argmax(axis=1)
     sign = t.item_style[np.arange(shop.n_products), axis] > 0
     right = [
-        any(w in s for w in _STYLE_AXES[a][int(p)])
+        any(w in s for w in STYLE_AXES[a][int(p)])
         for s, a, p in zip(text, axis, sign, strict=True)
     ]
     wrong = [
-        any(w in s for w in _STYLE_AXES[a][1 - int(p)])
+        any(w in s for w in STYLE_AXES[a][1 - int(p)])
         for s, a, p in zip(text, axis, sign, strict=True)
     ]
     assert np.mean(right) > 0.6 and np.mean(right) > 2 * np.mean(wrong)
@@ -381,11 +384,11 @@ def test_presets():
         (
             {"category_browse_prob": 1.5},
             ValueError,
-            "category_browse_prob must be >= 0.0 and <= 1.0",
+            "ShopConfig: category_browse_prob must be <= 1.0",
         ),
         ({"text_noise": -0.1}, ValueError, "text_noise"),
         ({"position_bias": -1}, ValueError, "position_bias"),
-        ({"click_noise": math.nan}, ValueError, "click_noise must be finite"),
+        ({"click_noise": math.nan}, ValueError, "click_noise must be a finite number"),
         (
             {"sessions_per_user_per_week": 0},
             ValueError,
@@ -437,14 +440,12 @@ def test_custom_classes_and_small_pictures():
 
 
 def test_loads_fashion_mnist_lazily(monkeypatch):
-    import recsys_lib.datasets as datasets
-
     class Data:
         images, labels, class_names = IMAGES, LABELS, list(FASHION_MNIST_CLASSES)
 
     calls = []
     monkeypatch.setattr(
-        datasets, "load_fashion_mnist", lambda: calls.append(1) or Data(), raising=False
+        fashion_mnist, "load_fashion_mnist", lambda: calls.append(1) or Data()
     )
     shop = generate_shop("tiny", seed=0)
     assert calls == [1]

@@ -1,11 +1,14 @@
+"""Tests of recsys_lib.data.splits: random, leave-last-out and temporal splits."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from recsys_lib.config import ITEM_COL, RATING_COL, TIMESTAMP_COL, USER_COL
-from recsys_lib.preprocessing import QualityReport, drop_duplicates
-from recsys_lib.splits import Split, leave_last_out, random_split, temporal_split
-from recsys_lib.synthetic import make_ratings
+from recsys_lib.data.cleaning import drop_duplicates
+from recsys_lib.data.report import QualityReport
+from recsys_lib.data.splits import Split, leave_last_out, random_split, temporal_split
+from recsys_lib.data.synthetic import make_ratings
 
 U, IT, R, T = USER_COL, ITEM_COL, RATING_COL, TIMESTAMP_COL
 

@@ -1,9 +1,11 @@
+"""Tests of recsys_lib.data.synthetic: the seeded rating table of Chapter 1."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from recsys_lib.config import ITEM_COL, RATING_COL, TIMESTAMP_COL, USER_COL
-from recsys_lib.synthetic import make_ratings
+from recsys_lib.data.synthetic import make_ratings
 
 
 def test_shapes_and_columns():
