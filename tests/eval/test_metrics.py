@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from recsys_lib.metrics import (
+from recsys_lib.eval import (
     METRIC_NAMES,
     catalog_coverage,
     gini_index,
@@ -107,7 +107,7 @@ def test_both_membership_paths_agree(monkeypatch):
     # The dense lookup table (small inputs) and the searchsorted path (large) agree.
     top, relevant = random_case(3)
     dense = ranking_metrics(top, relevant, 10, per_user=True)
-    monkeypatch.setattr("recsys_lib.metrics._DENSE_BUDGET", 0)
+    monkeypatch.setattr("recsys_lib.data.interactions.DENSE_BUDGET", 0)
     sparse_path = ranking_metrics(top, relevant, 10, per_user=True)
     for name in dense:
         np.testing.assert_array_equal(dense[name], sparse_path[name])
@@ -228,7 +228,7 @@ def test_bad_input(top, relevant, k, error, match):
 
 
 def test_duplicate_check_on_the_sorting_path(monkeypatch):
-    monkeypatch.setattr("recsys_lib.metrics._DENSE_BUDGET", 0)
+    monkeypatch.setattr("recsys_lib.data.interactions.DENSE_BUDGET", 0)
     with pytest.raises(ValueError, match="row 1 lists item 4"):
         ranking_metrics([[0, 1, 2], [4, 3, 4]], [{0}, {3}], k=3)
 
