@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ...checks import check_int
-from ...encoders import MiniLMTextEncoder
+from ...features.text import MiniLMTextEncoder
 from .lexicon import LMLexicon, ModelUnavailable, validate_texts
 from .metrics import macro_f1
 
@@ -163,28 +163,29 @@ class MiniLMEncoder(MiniLMTextEncoder):
     Introduced in Chapter 14. Reimers and Gurevych (2019) trained this small
     6-layer MiniLM (Wang et al. 2020) so that texts with similar meaning get
     nearby vectors. Texts are cut at ``max_seq_length`` word pieces (128 by
-    default; the model was trained with 256, and most short texts fit in 128).
-    Embeddings are memoised per text, so encoding the same headlines for two
-    tasks costs once.
+    default, at most 256; the model was trained with 256, and most short
+    texts fit in 128). Embeddings are memoised per text, so encoding the same
+    headlines for two tasks costs once.
 
-    The library's MiniLM encoder (:class:`recsys_lib.encoders.MiniLMTextEncoder`)
-    with what this chapter adds: its own ``max_seq_length`` (set on the shared
-    model only while encoding, then restored), the text rules of
-    :func:`validate_texts` (long texts are truncated), and
+    The library's MiniLM encoder
+    (:class:`recsys_lib.features.text.MiniLMTextEncoder`, which sets
+    ``max_seq_length`` on the shared model only while encoding) with the text
+    rules of :func:`validate_texts` (long texts are truncated) and
     :class:`ModelUnavailable` when the model is not installed.
     """
 
     def __init__(
         self, max_seq_length: int = 128, batch_size: int = 64, device: str = "cpu"
     ) -> None:
-        self.max_seq_length = check_int(
-            max_seq_length, "max_seq_length", low=8, high=256
+        super().__init__(
+            batch_size=batch_size,
+            device=device,
+            max_seq_length=check_int(max_seq_length, "max_seq_length", low=8, high=256),
         )
-        super().__init__(batch_size=batch_size, device=device)
 
     @property
     def model(self):
-        """The shared checked model of :func:`recsys_lib.encoders.load_minilm`."""
+        """The shared checked model of :func:`recsys_lib.features.text.load_minilm`."""
         try:
             return super().model
         except (ImportError, RuntimeError) as exc:
@@ -192,24 +193,8 @@ class MiniLMEncoder(MiniLMTextEncoder):
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """``(n, 384)`` float32 embeddings of unit length."""
-        texts = validate_texts(texts, truncate=True)
         self.show_progress = bool(show_progress)
-        model = self.model
-        shared_length = model.max_seq_length  # the model is shared: restore it
-        model.max_seq_length = self.max_seq_length
-        try:
-            return super().encode(texts)
-        finally:
-            model.max_seq_length = shared_length
-
-    transform = encode
-
-    def __repr__(self) -> str:
-        return (
-            f"MiniLMEncoder(max_seq_length={self.max_seq_length}, "
-            f"batch_size={self.batch_size}, device={self.device!r}, "
-            f"cached={self.cache_size})"
-        )
+        return super().encode(validate_texts(texts, truncate=True))
 
 
 class EmbeddingClassifier(_TextClassifier):

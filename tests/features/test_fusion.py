@@ -1,37 +1,20 @@
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
-from recsys_lib.evaluation import full_ranking_topk
-from recsys_lib.fusion import (
+from recsys_lib.features.fusion import (
     AttentionFusion,
     ConcatFusion,
     Fused,
     GatedFusion,
     MultimodalItemTower,
-    TwoTowerRecommender,
     make_fusion,
-    train_two_tower,
 )
+
+from .helpers import assert_close
 
 DIMS = [3, 5, 2]
 KINDS = ["concat", "gated", "attention"]
-
-
-def assert_close(actual, expected, rtol=1e-5, atol=1e-6):
-    """numpy's check on tensors (torch.testing's first call costs seconds of imports)."""
-    np.testing.assert_allclose(
-        np.asarray(actual.detach()), np.asarray(expected.detach()), rtol=rtol, atol=atol
-    )
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def inputs(B=4, seed=0):
@@ -146,8 +129,18 @@ def test_bad_inputs(kind):
 def test_constructor_errors():
     with pytest.raises(ValueError, match="input_dims"):
         GatedFusion([], 4)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(
+        ValueError, match=r"input_dims\[1\] \(a modality size\) must be >= 1"
+    ):
         AttentionFusion([3, 0], 4)
+    with pytest.raises(TypeError, match="input_dims must be a non-empty list"):
+        GatedFusion(3, 4)
+    with pytest.raises(
+        TypeError, match=r"input_dims\[0\] \(a modality size\) must be an int"
+    ):
+        GatedFusion([3.0], 4)
+    with pytest.raises(TypeError, match="out_dim must be an int"):
+        GatedFusion([3], True)
     with pytest.raises(ValueError, match="on_all_missing"):
         GatedFusion([3], 4, on_all_missing="zeros")
     with pytest.raises(ValueError, match="fusion must be"):
@@ -175,23 +168,6 @@ def test_same_seed_same_module():
 
 
 # ------------------------------------------------------------------ towers and cold start
-def cold_start_data(seed=0):
-    """Users like one of 4 categories; items 45..59 never appear in training."""
-    rng = np.random.default_rng(seed)
-    n_users, n_items, n_cat = 80, 60, 4
-    cat = rng.integers(0, n_cat, n_items)
-    content = np.eye(n_cat)[cat] + 0.1 * rng.standard_normal((n_items, n_cat))
-    fav = rng.integers(0, n_cat, n_users)
-    rows = [
-        (u, i)
-        for u in range(n_users)
-        for i in range(45)
-        if cat[i] == fav[u] and rng.random() < 0.8
-    ]
-    train = pd.DataFrame(rows, columns=["user_id", "item_id"])
-    return n_users, n_items, cat, content.astype(np.float32), fav, train
-
-
 def test_item_tower_masks_unknown_ids_and_missing_content():
     content = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
     image = np.full((6, 2), np.nan, dtype=np.float32)
@@ -208,8 +184,13 @@ def test_item_tower_masks_unknown_ids_and_missing_content():
     np.testing.assert_array_equal(out.weights[:, 2] > 0, [1, 1, 1, 0, 0, 0])  # image
     assert tower.modality_names == ["id", "m1", "m2"]
     assert tower.all_items().shape == (6, 5)
-    with pytest.raises(ValueError, match="item_ids must lie"):
+    with pytest.raises(ValueError, match="item_ids holds id 6"):
         tower(torch.tensor([6]))
+    with pytest.raises(TypeError, match="integer ids"):
+        tower(torch.tensor([0.0]))
+    assert tower([0, 1]).vector.shape == (2, 5)  # a list of ids is fine
+    with pytest.raises(ValueError, match="id_dropout must be < 1"):
+        MultimodalItemTower(6, [content], id_dropout=1.0)
     with pytest.raises(ValueError, match="empty"):
         tower(torch.tensor([], dtype=torch.int64))
     with pytest.raises(ValueError, match=r"features\[1\] of item 3 has nan"):
@@ -229,48 +210,3 @@ def test_item_with_nothing_uses_learned_vector_or_errors():
     )
     with pytest.raises(ValueError, match="every modality missing"):
         strict(torch.tensor([1]))
-
-
-@pytest.mark.parametrize("kind", ["attention", "gated"])
-def test_two_tower_scores_cold_items_from_content(kind):
-    n_users, n_items, cat, content, fav, train = cold_start_data()
-    torch.manual_seed(0)
-    tower = MultimodalItemTower(
-        n_items, [content], id_dim=8, out_dim=8, fusion=kind, id_dropout=0.5
-    )
-    model = TwoTowerRecommender(n_users, tower)
-    history = train_two_tower(model, train, epochs=8, lr=0.03, batch_size=128, seed=0)
-    assert history.train_loss[-1] < history.train_loss[0]
-    assert set(torch.nonzero(~tower.known)[:, 0].tolist()) >= set(range(45, 60))
-    scores = model.score(np.arange(n_users))
-    assert scores.shape == (n_users, n_items) and scores.dtype == np.float32
-    cold = np.arange(45, 60)
-    aucs = []
-    for u in range(n_users):
-        s = scores[u, cold]
-        liked = cat[cold] == fav[u]
-        if liked.any() and (~liked).any():
-            aucs.append((s[liked][:, None] > s[~liked][None, :]).mean())
-    assert np.mean(aucs) > 0.8  # cold items ranked by content alone
-    top = full_ranking_topk(model, train, k=5)
-    assert top.shape == (n_users, 5)
-
-
-def test_two_tower_same_seed_same_model_and_bad_input():
-    n_users, n_items, _, content, _, train = cold_start_data()
-    runs = []
-    for _ in range(2):
-        torch.manual_seed(1)
-        tower = MultimodalItemTower(
-            n_items, [content], id_dim=4, out_dim=4, id_dropout=0.3
-        )
-        model = TwoTowerRecommender(n_users, tower)
-        train_two_tower(model, train, epochs=2, batch_size=256, seed=5)
-        runs.append(model.score(np.arange(n_users)))
-    np.testing.assert_array_equal(runs[0], runs[1])
-    with pytest.raises(ValueError, match="user_ids must lie"):
-        model.score(np.array([n_users]))
-    with pytest.raises(ValueError, match="item ids"):
-        train_two_tower(model, train.assign(item_id=n_items), epochs=1)
-    with pytest.raises(ValueError, match="non-empty"):
-        train_two_tower(model, train.iloc[:0], epochs=1)
