@@ -3,11 +3,13 @@
 Introduced in Chapter 3 (the baselines) and Chapter 6 (the neural models); the
 protocol is described in the book's appendix "Adding a model".
 
-**The protocol.** Anything that can be evaluated, tuned, used as a retriever
-and served implements :class:`Recommender`:
+**The protocol.** Anything that can be evaluated, used as a retriever and
+served implements :class:`Scorer`; a :class:`Recommender` is a scorer that
+also learns, so it can be tuned:
 
-* ``fit(train, n_users, n_items) -> self`` learns from a DataFrame of
-  positive interactions (``user_id``, ``item_id``, 0-based ids);
+* ``fit(train, n_users, n_items) -> self`` (recommenders only) learns from a
+  DataFrame of positive interactions (``user_id``, ``item_id``, 0-based ids);
+* ``n_users``, ``n_items``: the id ranges it scores;
 * ``score(user_ids, items=None) -> Tensor`` returns float32 scores
   ``(B, n_items)`` (or ``(B, len(items))`` for chosen items), higher is
   better, computed for inference (no autograd, eval mode). Items seen in
@@ -15,23 +17,26 @@ and served implements :class:`Recommender`:
 * ``recommend(user_ids, k, exclude=None) -> Recommendations`` returns the
   ``k`` best items per user, best first, never an excluded one.
 
-:func:`recsys_lib.eval.evaluate_full`, :func:`recsys_lib.tuning.tune`, the
-retrievers of :mod:`recsys_lib.retrieval` and the serving code accept any
-such object. :class:`RecommendMixin` derives ``recommend`` from ``score``, so
-a new model writes ``fit`` and ``score`` only.
+:func:`recsys_lib.eval.evaluate_full`, the retrievers of
+:mod:`recsys_lib.retrieval` and the serving code accept any scorer;
+:func:`recsys_lib.tuning.tune` any recommender. :class:`RecommendMixin`
+derives ``recommend`` from ``score``, so a new model writes ``fit`` and
+``score`` only. ``tests/models/contract.py`` checks the whole contract for
+every model of the library (``check_recommender``).
 
 **The bases.**
 
-* :class:`Estimator` -- a plain-Python recommender (MostPopular, ItemKNN,
-  EASE): subclasses implement ``_fit(X)`` on the binary CSR training matrix
-  and ``_score(users)``; ``get_params`` is read from ``__init__``'s
-  signature, as in scikit-learn.
+* :class:`Estimator` -- a recommender with hyperparameters (MostPopular,
+  ItemKNN, EASE, BPRMF, NeuralRecommender): subclasses implement ``_fit(X)``
+  on the binary CSR training matrix and ``_score(users)``; ``get_params`` is
+  read from ``__init__``'s signature, as in scikit-learn.
 * :class:`PairScorer` -- an ``nn.Module`` that scores ``(user, item)``
   pairs (MF, GMF, MLP, NeuMF, the feature ranker): ``forward(user_ids,
   item_ids) -> (B,)`` logits for training and ``score`` for inference.
 * :class:`SequentialRecommender` -- an ``nn.Module`` that reads a user's
   item sequence (GRU4Rec, Caser, SASRec): ``forward(seq) -> (B, T, d)`` and
-  ``score_last(seq) -> (B, n_items)`` for the next item.
+  ``score_last(seq) -> (B, n_items)`` for the next item;
+  :class:`~recsys_lib.models.NextItemScorer` makes it a scorer of users.
 
 Sequences are left-padded with the padding id ``n_items`` (one past the last
 real item), so item ids keep the 0-based ids used everywhere else in the
@@ -42,25 +47,39 @@ never be predicted: output layers cover items ``0..n_items-1`` only.
 from __future__ import annotations
 
 import inspect
+import time
 from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
-from ..checks import INT_DTYPES, as_long, check_fraction, check_ids, check_int
+from ..checks import (
+    INT_DTYPES,
+    as_long,
+    check_fraction,
+    check_id_array,
+    check_ids,
+    check_int,
+)
+from ..config import ITEM_COL, USER_COL
+from ..data.interactions import interactions_to_csr
+from ..eval.topk import full_ranking_topk
 
 __all__ = [
     "INT_DTYPES",
-    "PairScorer",
-    "Recommendations",
     "Estimator",
+    "PairScorer",
     "RecommendMixin",
+    "Recommendations",
     "Recommender",
+    "Scorer",
     "SequentialRecommender",
     "as_long",
     "check_fraction",
     "check_ids",
+    "check_interactions",
     "check_positive_int",
     "check_sequences",
     "inference",
@@ -86,11 +105,24 @@ class Recommendations(NamedTuple):
 
 
 @runtime_checkable
-class Recommender(Protocol):
-    """The interface of every recommender in the library (see the module doc)."""
+class Scorer(Protocol):
+    """What evaluation, retrieval and serving accept (see the module doc)."""
 
     n_users: int
     n_items: int
+
+    def score(self, user_ids, items=None) -> torch.Tensor:
+        """float32 scores ``(B, n_items)`` (or ``(B, len(items))``)."""
+        ...
+
+    def recommend(self, user_ids, k: int = 10, exclude=None) -> Recommendations:
+        """The ``k`` best items per user, never an excluded one."""
+        ...
+
+
+@runtime_checkable
+class Recommender(Scorer, Protocol):
+    """A :class:`Scorer` that learns: what :func:`recsys_lib.tuning.tune` accepts."""
 
     def fit(self, train, n_users: int, n_items: int):  # -> Self
         """Learn from positive interactions; return ``self``."""
@@ -119,7 +151,7 @@ class RecommendMixin:
             user_ids: int array ``(B,)`` of user ids.
             k: list length (>= 1).
             exclude: items never to recommend, per user: anything
-                :func:`recsys_lib.data.interactions_to_csr` accepts (usually
+                :func:`recsys_lib.data.interactions.interactions_to_csr` accepts (usually
                 the training interactions, so seen items are not repeated),
                 or ``None``.
 
@@ -130,8 +162,6 @@ class RecommendMixin:
             ValueError: if a user has fewer than ``k`` items left after
                 exclusion, ids are out of range or scores contain nan.
         """
-        from ..evaluation import full_ranking_topk  # eval sits below models
-
         users = np.asarray(user_ids)
         items, scores = full_ranking_topk(
             self,
@@ -147,8 +177,8 @@ class RecommendMixin:
         """Columns ``items`` of full-catalog ``scores`` (``None``: all)."""
         if items is None:
             return scores
-        idx = check_ids(items, self.n_items, "items")
-        return scores[:, idx]
+        idx = check_id_array(items, "items", self.n_items)  # lists too
+        return scores[:, torch.from_numpy(idx)]
 
 
 def _init_params(obj) -> dict:
@@ -162,9 +192,11 @@ def _init_params(obj) -> dict:
 
 
 class Estimator(RecommendMixin):
-    """Base of the plain-Python recommenders: shared ``fit``/``score`` and checks.
+    """Base of the recommenders with hyperparameters: shared ``fit``/``score`` and checks.
 
-    Introduced in Chapter 3. Subclasses store their hyperparameters in
+    Introduced in Chapter 3 (the baselines); Chapter 6's
+    :class:`~recsys_lib.models.NeuralRecommender` wraps a PyTorch model in it
+    so that it is tuned and evaluated like a baseline. Subclasses store their hyperparameters in
     ``__init__`` under the argument's own name (so :meth:`get_params` can read
     them), implement ``_fit(X)`` with ``X`` the binary CSR matrix
     ``(n_users, n_items)`` of training interactions, and ``_score(users)``
@@ -198,8 +230,6 @@ class Estimator(RecommendMixin):
             TypeError: if ``train`` is not a DataFrame or ids are not integers.
             ValueError: for missing columns, an empty ``train`` or ids out of range.
         """
-        import time
-
         X = self._check_train(train, n_users, n_items)
         start = time.perf_counter()
         self.n_users, self.n_items = X.shape
@@ -239,7 +269,11 @@ class Estimator(RecommendMixin):
                 f"unknown user id(s) {unknown[:5].tolist()}: the model was fit on "
                 f"n_users={self.n_users} (ids 0..{self.n_users - 1})"
             )
-        out = torch.as_tensor(np.asarray(self._score(users), dtype=np.float32))
+        out = self._score(users)
+        if isinstance(out, torch.Tensor):
+            out = out.detach().to(device="cpu", dtype=torch.float32)
+        else:
+            out = torch.as_tensor(np.asarray(out, dtype=np.float32))
         return self._select_items(out.reshape(users.size, self.n_items), items)
 
     def get_params(self) -> dict:
@@ -272,23 +306,29 @@ class Estimator(RecommendMixin):
 
     @staticmethod
     def _check_train(train, n_users, n_items, name: str = "train"):
-        import pandas as pd
+        return check_interactions(train, n_users, n_items, name)
 
-        from ..config import ITEM_COL, USER_COL
-        from ..evaluation import interactions_to_csr
 
-        if not isinstance(train, pd.DataFrame):
-            raise TypeError(
-                f"{name} must be a pandas DataFrame with '{USER_COL}' and '{ITEM_COL}' "
-                f"columns, got {type(train).__name__}"
-            )
-        n_users = check_int(n_users, "n_users", low=1)
-        n_items = check_int(n_items, "n_items", low=1)
-        if len(train) == 0:
-            raise ValueError(
-                f"{name} is empty: there is nothing to learn from or score"
-            )
-        return interactions_to_csr(train, n_users=n_users, n_items=n_items, name=name)
+def check_interactions(train, n_users, n_items, name: str = "train"):
+    """A non-empty interactions frame within the id ranges, as a binary CSR matrix.
+
+    What :meth:`Estimator.fit` (and :func:`recsys_lib.tuning.tune`, for its
+    validation frame) accept.
+
+    Raises:
+        TypeError: if ``train`` is not a DataFrame or ids are not integers.
+        ValueError: for missing columns, an empty frame or ids out of range.
+    """
+    if not isinstance(train, pd.DataFrame):
+        raise TypeError(
+            f"{name} must be a pandas DataFrame with '{USER_COL}' and '{ITEM_COL}' "
+            f"columns, got {type(train).__name__}"
+        )
+    n_users = check_int(n_users, "n_users", low=1)
+    n_items = check_int(n_items, "n_items", low=1)
+    if len(train) == 0:
+        raise ValueError(f"{name} is empty: there is nothing to learn from or score")
+    return interactions_to_csr(train, n_users=n_users, n_items=n_items, name=name)
 
 
 class inference:  # noqa: N801 - used as a context manager, like torch.no_grad

@@ -1,8 +1,8 @@
 """Matrix factorization for implicit feedback, with biases.
 
-Introduced in Chapter 6 ("The MLP ranker"): the model of
-:class:`recsys_lib.baselines.BPRMF` as a plain ``nn.Module``, so the chapter
-can train the same scorer with every loss of :mod:`recsys_lib.losses`
+Introduced in Chapter 6 ("The MLP ranker"): the model inside Chapter 3's
+:class:`recsys_lib.models.BPRMF` as a plain ``nn.Module``, so the chapter can
+train the same scorer with every loss of :mod:`recsys_lib.models.losses`
 (pointwise BCE, pairwise BPR, sampled softmax) and compare them.
 
 .. math:: s(u, i) = p_u^\\top q_i + b_i + b_u + b
@@ -64,16 +64,33 @@ class MF(PairScorer):
     ``forward(user_ids (B,), item_ids (B,)) -> (B,)`` logits;
     ``score(user_ids (B,)) -> (B, n_items)`` logits over the catalog
     (inference: no_grad, eval mode).
+
+    Args:
+        cfg: the configuration.
+        generator: draw the initial factors (users, then items) from this
+            ``torch.Generator`` instead of the global one, which is then left
+            untouched (BPRMF seeds its model this way).
     """
 
-    def __init__(self, cfg: MFConfig) -> None:
+    def __init__(self, cfg: MFConfig, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.cfg = cfg
         self.n_users, self.n_items = cfg.n_users, cfg.n_items
-        self.user = nn.Embedding(cfg.n_users, cfg.dim)
-        self.item = nn.Embedding(cfg.n_items, cfg.dim)
-        nn.init.normal_(self.user.weight, 0.0, cfg.init_std)
-        nn.init.normal_(self.item.weight, 0.0, cfg.init_std)
+        if generator is None:
+            self.user = nn.Embedding(cfg.n_users, cfg.dim)
+            self.item = nn.Embedding(cfg.n_items, cfg.dim)
+            nn.init.normal_(self.user.weight, 0.0, cfg.init_std)
+            nn.init.normal_(self.item.weight, 0.0, cfg.init_std)
+        else:  # no default initialization: every draw comes from `generator`
+            self.user = nn.Embedding(
+                cfg.n_users, cfg.dim, _weight=torch.empty(cfg.n_users, cfg.dim)
+            )
+            self.item = nn.Embedding(
+                cfg.n_items, cfg.dim, _weight=torch.empty(cfg.n_items, cfg.dim)
+            )
+            with torch.no_grad():
+                self.user.weight.normal_(0.0, cfg.init_std, generator=generator)
+                self.item.weight.normal_(0.0, cfg.init_std, generator=generator)
         self.item_bias = (
             nn.Parameter(torch.zeros(cfg.n_items)) if cfg.item_bias else None
         )

@@ -256,25 +256,27 @@ class FeatureMLPRanker(PairScorer):
             ).squeeze(-1),
         )
 
-    def score(self, user_ids, context=None) -> torch.Tensor:
+    def score(self, user_ids, items=None, context=None) -> torch.Tensor:
         """Logits of every item ``(B, n_items)`` from the stored tables (inference).
 
         Args:
             user_ids: int ``(B,)``.
+            items: optional int ``(m,)`` item ids; ``None`` = the whole catalog.
             context: optional float ``(B, Fc)``, one context per user.
         """
         users = check_ids(user_ids, self.n_users, "user_ids")
         if context is None:
-            return super().score(users)
+            return super().score(users, items)
         context = self._check_feats(
             context, (users.numel(), self.cfg.context_dim), "context"
         )
         n = self.n_items
         with inference(self):
             out = []
-            items = torch.arange(n)
+            every_item = torch.arange(n)
             for b in range(users.numel()):
                 u = users[b].expand(n)  # (n_items,)
                 ctx = context[b].expand(n, -1)  # (n_items, Fc)
-                out.append(self._logits(u, items, None, None, ctx))
-            return torch.stack(out) if out else torch.empty(0, n)
+                out.append(self._logits(u, every_item, None, None, ctx))
+            scores = torch.stack(out) if out else torch.empty(0, n)
+        return self._select_items(scores, items)

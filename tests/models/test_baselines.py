@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 import torch
 
-from recsys_lib.baselines import BPRMF, EASE, ItemKNN, MostPopular, TuneResult, tune
 from recsys_lib.config import ITEM_COL, RATING_COL, USER_COL
-from recsys_lib.evaluation import PROTOCOL_FULL, evaluate_full, interactions_to_csr
-from recsys_lib.synthetic import make_ratings
+from recsys_lib.data.synthetic import make_ratings
+from recsys_lib.eval import evaluate_full
+from recsys_lib.models import BPRMF, EASE, MF, ItemKNN, MostPopular
 
 N_USERS, N_ITEMS = 400, 200
 
@@ -26,15 +26,6 @@ def split():
     ]
     held_out = np.random.default_rng(0).random(len(positives)) < 0.2
     return positives[~held_out], positives[held_out]
-
-
-@pytest.fixture
-def one_thread():
-    # Tiny tensors: torch's thread pool only adds overhead (and jitter on a busy machine).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def ndcg(model, split):
@@ -57,17 +48,15 @@ def test_scores_have_the_shared_shape(split):
     train, _ = split
     for model in (MostPopular(), ItemKNN(10), EASE(50.0)):
         scores = model.fit(train, N_USERS, N_ITEMS).score(np.array([3, 0, 3]))
-        assert scores.shape == (3, N_ITEMS) and scores.dtype == np.float32
-        np.testing.assert_array_equal(scores[0], scores[2])
+        assert scores.shape == (3, N_ITEMS) and scores.dtype == torch.float32
+        assert torch.equal(scores[0], scores[2])
         assert model.fit_seconds >= 0 and type(model).__name__ in repr(model)
 
 
 def test_most_popular_counts_users():
     train = pd.DataFrame({USER_COL: [0, 1, 1, 2, 2], ITEM_COL: [2, 2, 0, 2, 2]})
     scores = MostPopular().fit(train, 3, 4).score([1])
-    np.testing.assert_array_equal(
-        scores, [[1, 0, 3, 0]]
-    )  # the repeated (2, 2) counts once
+    assert scores.tolist() == [[1, 0, 3, 0]]  # the repeated (2, 2) counts once
 
 
 def test_ease_matches_the_closed_form():
@@ -102,15 +91,15 @@ def test_itemknn_matches_a_dense_reference():
     np.testing.assert_allclose(model.score(np.arange(40)), X @ W, atol=1e-5)
 
 
-def test_bprmf_is_deterministic_and_learns(split, one_thread):
+def test_bprmf_is_deterministic_and_learns(split):
     train, test = split
     kwargs = dict(dim=16, epochs=4, batch_size=512, patience=None)
     a = BPRMF(seed=1, **kwargs).fit(train, N_USERS, N_ITEMS)
     b = BPRMF(seed=1, **kwargs).fit(train, N_USERS, N_ITEMS)
     c = BPRMF(seed=2, **kwargs).fit(train, N_USERS, N_ITEMS)
     users = np.arange(N_USERS)
-    np.testing.assert_array_equal(a.score(users), b.score(users))
-    assert not np.array_equal(a.score(users), c.score(users))
+    assert torch.equal(a.score(users), b.score(users))
+    assert not torch.equal(a.score(users), c.score(users))
     assert a.history.epochs == 4
     assert a.history.train_loss[-1] < a.history.train_loss[0]
     rng = np.random.default_rng(0)
@@ -118,7 +107,7 @@ def test_bprmf_is_deterministic_and_learns(split, one_thread):
     assert ndcg(a, split) > 2 * random_ndcg
 
 
-def test_bprmf_early_stopping_on_validation(split, one_thread):
+def test_bprmf_early_stopping_on_validation(split):
     train, valid = split
     model = BPRMF(dim=8, epochs=3, batch_size=1024, patience=1).fit(
         train, N_USERS, N_ITEMS, valid=valid
@@ -130,16 +119,29 @@ def test_bprmf_early_stopping_on_validation(split, one_thread):
     )  # best weights kept
 
 
-def test_bprmf_negatives_are_unseen():
-    from recsys_lib.baselines import _BPRBatches
+def test_bprmf_trains_an_mf_with_item_bias_only_and_leaves_the_global_rng(split):
+    train, _ = split
+    before = torch.random.get_rng_state()
+    model = BPRMF(dim=4, epochs=1, patience=None).fit(train, N_USERS, N_ITEMS)
+    assert torch.equal(torch.random.get_rng_state(), before)  # seeded by `seed` only
+    mf = model.model
+    assert isinstance(mf, MF) and mf.user_bias is None and mf.item_bias is not None
+    assert mf.cfg.dim == 4 and mf.cfg.init_std == 0.1
+    assert torch.allclose(model.score([0, 1]), mf.score(torch.tensor([0, 1])))
 
-    train = pd.DataFrame({USER_COL: [0, 0, 0, 1], ITEM_COL: [0, 1, 2, 3]})
-    X = interactions_to_csr(train, 2, 5)
-    loader = _BPRBatches(X, batch_size=2, rng=np.random.default_rng(0))
-    users = np.repeat([0, 1], 500)
-    neg = loader.sample_negatives(users)
-    assert set(neg[users == 0]) == {3, 4} and set(neg[users == 1]) == {0, 1, 2, 4}
-    assert len(loader) == 2 and sum(1 for _ in loader) == 2
+
+def test_get_params_come_from_the_signature():
+    assert MostPopular().get_params() == {}
+    assert EASE(l2_reg=3.0).get_params() == {"l2_reg": 3.0, "max_items": 20_000}
+    assert ItemKNN(7).get_params() == {"k_neighbors": 7, "shrinkage": 10.0}
+    params = BPRMF(dim=8).get_params()
+    assert params["dim"] == 8 and params["show_progress"] is False and len(params) == 8
+    model = EASE().set_params(l2_reg=9.0)
+    assert model.l2_reg == 9.0 and "EASE(l2_reg=9.0, max_items=20000)" == repr(model)
+    with pytest.raises(ValueError, match="no parameter 'l3_reg'"):
+        EASE().set_params(l3_reg=1.0)
+    with pytest.raises(ValueError, match="l2_reg"):
+        EASE().set_params(l2_reg=-1.0)
 
 
 # ------------------------------------------------------------ bad input
@@ -175,6 +177,7 @@ def test_score_errors():
         with pytest.raises(ValueError, match="1-D"):
             model.score([[0]])
         assert model.score(1).shape == (1, 3)
+        assert model.score([0], items=[2, 0]).shape == (1, 2)
 
 
 def test_bad_hyperparameters():
@@ -190,79 +193,10 @@ def test_bad_hyperparameters():
         BPRMF(lr=0.0)
     with pytest.raises(ValueError, match="seed"):
         BPRMF(seed=-1)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        BPRMF(seed=1.5)
     train = pd.DataFrame({USER_COL: [0, 0], ITEM_COL: [0, 1]})
     with pytest.raises(ValueError, match="raise max_items"):
         EASE(max_items=1).fit(train, 1, 2)
     with pytest.raises(ValueError, match="interacted with every item"):
         BPRMF(epochs=1).fit(train, 1, 2)
-
-
-# ------------------------------------------------------------ tuning
-def test_tune_grid_and_budget(split):
-    train, valid = split
-    result = tune(EASE, {"l2_reg": [1.0, 100.0, 1e5]}, train, valid, N_USERS, N_ITEMS)
-    assert isinstance(result, TuneResult) and result.protocol == PROTOCOL_FULL
-    assert len(result.table) == 3 and list(result.table.columns[:1]) == ["l2_reg"]
-    assert result.table["ndcg@10"].is_monotonic_decreasing
-    assert result.best_value == result.table["ndcg@10"].iloc[0]
-    assert result.best_params == {"l2_reg": result.table["l2_reg"].iloc[0]}
-    assert result.best_value == pytest.approx(ndcg(result.best_model, split))
-    assert "fit_s" in result.table and "best_params" in repr(result)
-
-    grid = {"k_neighbors": [5, 20, 50], "shrinkage": [0.0, 10.0]}
-    small = tune(
-        ItemKNN, grid, train, valid, N_USERS, N_ITEMS, budget=2, metric="recall@10"
-    )
-    assert len(small.table) == 2 and small.metric == "recall@10"
-    again = tune(
-        ItemKNN, grid, train, valid, N_USERS, N_ITEMS, budget=2, metric="recall@10"
-    )
-    assert again.best_params == small.best_params  # the budgeted draw is seeded
-
-
-def test_tune_tie_tolerance_picks_first_near_best(split):
-    train, valid = split
-    grid = {"l2_reg": [1e5, 100.0, 1.0]}
-    plain = tune(EASE, grid, train, valid, N_USERS, N_ITEMS)
-    values = dict(zip(plain.table["l2_reg"], plain.table["ndcg@10"], strict=True))
-    first = values[1e5]
-    assert plain.best_params["l2_reg"] != 1e5 and first < plain.best_value
-    # a tolerance wider than the gap: the first listed value wins
-    wide = tune(
-        EASE,
-        grid,
-        train,
-        valid,
-        N_USERS,
-        N_ITEMS,
-        tie_tolerance=plain.best_value - first + 1e-9,
-    )
-    assert wide.best_params == {"l2_reg": 1e5} and wide.best_value == first
-    assert wide.best_value == pytest.approx(ndcg(wide.best_model, split))
-    # a tolerance narrower than the gap changes nothing
-    narrow = tune(
-        EASE,
-        grid,
-        train,
-        valid,
-        N_USERS,
-        N_ITEMS,
-        tie_tolerance=(plain.best_value - first) / 2,
-    )
-    assert narrow.best_params == plain.best_params
-    with pytest.raises(ValueError, match="tie_tolerance"):
-        tune(EASE, grid, train, valid, N_USERS, N_ITEMS, tie_tolerance=-0.1)
-
-
-def test_tune_errors(split):
-    train, valid = split
-    with pytest.raises(ValueError, match="not computed with k=10"):
-        tune(EASE, {"l2_reg": [1.0]}, train, valid, N_USERS, N_ITEMS, metric="ndcg@20")
-    with pytest.raises(ValueError, match="non-empty list"):
-        tune(EASE, {"l2_reg": []}, train, valid, N_USERS, N_ITEMS)
-    with pytest.raises(ValueError, match="non-empty list"):
-        tune(EASE, {"l2_reg": 5.0}, train, valid, N_USERS, N_ITEMS)
-    with pytest.raises(ValueError, match="budget"):
-        tune(EASE, {"l2_reg": [1.0]}, train, valid, N_USERS, N_ITEMS, budget=0)
-    with pytest.raises(ValueError, match="valid is empty"):
-        tune(EASE, {"l2_reg": [1.0]}, train, valid.iloc[:0], N_USERS, N_ITEMS)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from recsys_lib.data.sequences import NextItemBatches
 from recsys_lib.models import (
     GMF,
     MF,
@@ -20,20 +21,11 @@ from recsys_lib.models import (
     SASRec,
     SASRecConfig,
 )
-from recsys_lib.sequences import NextItemBatches, next_item_loss_fn
+from recsys_lib.models.losses import next_item_loss_fn
 from recsys_lib.utils import set_seed
 
 N_USERS, N_ITEMS = 8, 10
 PAD = N_ITEMS
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny tensors: torch's thread pool only adds overhead (and jitter when busy).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def seed(s: int = 0) -> None:

@@ -2,30 +2,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from recsys_lib.config import ITEM_COL, TIMESTAMP_COL, USER_COL
-from recsys_lib.losses import NegativeSampler
-from recsys_lib.models import SASRec, SASRecConfig
-from recsys_lib.sequences import (
+from recsys_lib.data.sequences import (
     NextItemBatches,
+    NextItemDataset,
     UserSequences,
     build_sequences,
-    next_item_loss_fn,
     next_item_split,
     pad_sequences,
 )
-from recsys_lib.utils import set_seed
 
 N_ITEMS = 9  # padding id 9
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny tensors: torch's thread pool only adds overhead (and jitter when busy).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
@@ -112,6 +101,8 @@ def test_next_item_split_holds_out_the_last_two(events):
     }
     with pytest.raises(ValueError, match="part"):
         split.inputs("train", 3)
+    assert split.train_frame().equals(valid_hist)
+    assert "valid=2" in repr(split)
     with pytest.raises(ValueError, match="min_len"):
         next_item_split(events[events[USER_COL] == 1])
 
@@ -120,6 +111,8 @@ def test_next_item_split_holds_out_the_last_two(events):
 def test_batches_train_every_position_with_the_next_item():
     seqs = [np.arange(n) % N_ITEMS for n in (1, 2, 5, 8, 12)]
     batches = NextItemBatches(seqs, N_ITEMS, max_len=6, batch_size=2, seed=0)
+    assert isinstance(batches, DataLoader)
+    assert isinstance(batches.dataset, NextItemDataset) and len(batches.dataset) == 4
     assert len(batches) == 2  # user 0 (one item) has nothing to predict
     assert batches.n_positions == 1 + 4 + 6 + 6  # truncated to max_len positions
     seen = []
@@ -155,93 +148,13 @@ def test_batches_are_seeded_and_reshuffled_each_epoch():
         NextItemBatches([np.array([1])], N_ITEMS, 8)
     with pytest.raises(ValueError, match="outside"):
         NextItemBatches([np.array([1, N_ITEMS])], N_ITEMS, 8)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        NextItemBatches(seqs, N_ITEMS, 8, batch_size=0)
 
 
-def test_ce_loss_fn_is_cross_entropy_over_real_positions():
-    set_seed(0, deterministic=False)
-    model = SASRec(SASRecConfig.tiny(n_items=N_ITEMS, max_len=6))
-    seqs = [np.array([1, 2, 3, 4]), np.array([5, 6])]
-    batch = next(iter(NextItemBatches(seqs, N_ITEMS, max_len=6, batch_size=2)))
-    loss = next_item_loss_fn("ce")(model, batch)
-    hidden = model(batch.inputs)
-    mask = batch.inputs != N_ITEMS
-    logits = model.item_logits(hidden)[mask]  # (4, n_items)
-    expected = torch.nn.functional.cross_entropy(logits, batch.targets[mask])
-    assert torch.allclose(loss, expected, atol=1e-6)
-    assert mask.sum() == 3 + 1
-
-
-def test_sampled_loss_fns_run_with_a_sampler():
-    set_seed(0, deterministic=False)
-    model = SASRec(SASRecConfig.tiny(n_items=N_ITEMS, max_len=6))
-    seqs = [np.array([1, 2, 3, 4]), np.array([5, 6, 0])]
-    frame = pd.DataFrame({USER_COL: [0] * 4 + [1] * 3, ITEM_COL: [1, 2, 3, 4, 5, 6, 0]})
-    sampler = NegativeSampler(frame, n_items=N_ITEMS, seed=0)
-    batch = next(iter(NextItemBatches(seqs, N_ITEMS, 6, batch_size=2)))
-    for kind in ("bce", "sampled_softmax"):
-        loss = next_item_loss_fn(kind, sampler, n_negatives=3)(model, batch)
-        assert loss.dim() == 0 and torch.isfinite(loss)
-        loss.backward()
-    with pytest.raises(ValueError, match="NegativeSampler"):
-        next_item_loss_fn("bce")
-    with pytest.raises(ValueError, match="kind"):
-        next_item_loss_fn("hinge")
-
-
-# ---------------------------------------------------------------- evaluation
-class NextInCycle(SASRec):
-    """A fake model: the next item is always (last item + 1) mod n_items."""
-
-    def _score_last(self, seq, users=None):
-        return torch.nn.functional.one_hot(
-            (seq[:, -1] + 1) % self.n_items, self.n_items
-        ).float()
-
-
-def test_evaluate_and_score_fn_on_a_perfect_model():
-    rng = np.random.default_rng(0)
-    rows = []
-    for u in range(20):
-        start, n = rng.integers(N_ITEMS), rng.integers(3, 15)
-        rows += [(u, (start + t) % N_ITEMS, t) for t in range(n)]
-    df = pd.DataFrame(rows, columns=[USER_COL, ITEM_COL, TIMESTAMP_COL])
-    split = next_item_split(df, n_users=20, n_items=N_ITEMS)
-    model = NextInCycle(SASRecConfig.tiny(n_items=N_ITEMS, max_len=8))
-    # Cycles repeat items, so rank every item instead of masking the history.
-    result = split.evaluate(model, "test", max_len=8, k=1, mask_history=False)
-    assert result["ndcg@1"] == pytest.approx(1.0) and result.n_users == 20
-    # The chunked, length-sorted score_fn equals scoring the padded batch at once.
-    score = split.score_fn(model, "valid", max_len=8, chunk_size=3)
-    users, seq = split.inputs("valid", 8)
-    assert torch.equal(score(users[::-1].copy()), model.score_last(seq.flip(0)))
-    with pytest.raises(ValueError, match="no valid target"):
-        small = next_item_split(df[df[USER_COL] < 5], n_users=20, n_items=N_ITEMS)
-        small.score_fn(model, "valid", 8)(np.array([7]))
-
-
-def test_batches_and_evaluate_plug_into_fit():
-    from recsys_lib.training import fit
-
-    set_seed(0, deterministic=False)
-    rng = np.random.default_rng(1)
-    rows = [
-        (u, int(i), t)
-        for u in range(12)
-        for t, i in enumerate(rng.permutation(N_ITEMS)[:6])
-    ]
-    df = pd.DataFrame(rows, columns=[USER_COL, ITEM_COL, TIMESTAMP_COL])
-    split = next_item_split(df, n_users=12, n_items=N_ITEMS)
-    model = SASRec(SASRecConfig.tiny(n_items=N_ITEMS, max_len=8))
-    history = fit(
-        model,
-        split.train_batches(max_len=8, batch_size=4),
-        next_item_loss_fn("ce"),
-        torch.optim.Adam(model.parameters(), lr=0.01),
-        epochs=2,
-        val_fn=lambda m: split.evaluate(m, "valid", max_len=8, k=3)["ndcg@3"],
-        monitor="max",
-        show_progress=False,
-    )
-    assert history.epochs == 2 and 0.0 <= history.best_val <= 1.0
-    result = split.evaluate(model, "test", max_len=8, k=(1, 3))
-    assert result.n_users == 12 and set(result.metrics) >= {"ndcg@1", "ndcg@3"}
+def test_batches_leave_the_global_rng_alone():
+    seqs = [np.arange(n) % N_ITEMS for n in range(2, 12)]
+    before = torch.random.get_rng_state()
+    for _ in range(2):
+        list(NextItemBatches(seqs, N_ITEMS, 8, batch_size=3, seed=1))
+    assert torch.equal(torch.random.get_rng_state(), before)

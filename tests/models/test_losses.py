@@ -1,14 +1,11 @@
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
 
-from recsys_lib.config import ITEM_COL, USER_COL
-from recsys_lib.losses import (
-    NegativeSampler,
+from recsys_lib.models.losses import (
     bce_loss,
     bpr_loss,
     mse_loss,
@@ -203,61 +200,3 @@ def test_softmax_cross_entropy_checks_targets():
     mask = torch.tensor([True, False, True])
     loss = softmax_cross_entropy(logits, torch.tensor([0, 5, 1]), mask)
     assert loss.item() == pytest.approx(math.log(5), rel=1e-6)
-
-
-# ---------------------------------------------------------------- sampler
-@pytest.fixture
-def positives():
-    # User 0 saw items 0..7 of 10, user 1 saw 9, user 2 nothing.
-    return pd.DataFrame({USER_COL: [0] * 8 + [1], ITEM_COL: list(range(8)) + [9]})
-
-
-def test_sampler_never_returns_a_positive(positives):
-    sampler = NegativeSampler(positives, n_items=10, n_users=3, seed=0)
-    users = torch.tensor([0, 1, 2] * 200)
-    neg = sampler.sample(users, 5)  # (600, 5)
-    assert neg.shape == (600, 5) and neg.dtype == torch.int64
-    assert set(neg[users == 0].unique().tolist()) == {8, 9}
-    assert 9 not in neg[users == 1].tolist()
-    assert set(neg[users == 2].unique().tolist()) == set(range(10))
-    assert sampler.sample(torch.zeros(4, 3, dtype=torch.long)).shape == (4, 3)
-
-
-def test_sampler_is_seeded(positives):
-    users = torch.tensor([0, 1, 2] * 10)
-    a = NegativeSampler(positives, 10, n_users=3, seed=1).sample(users, 4)
-    b = NegativeSampler(positives, 10, n_users=3, seed=1).sample(users, 4)
-    c = NegativeSampler(positives, 10, n_users=3, seed=2).sample(users, 4)
-    assert torch.equal(a, b) and not torch.equal(a, c)
-
-
-def test_popularity_sampler_follows_counts():
-    # Items 0, 1, 2 seen 1, 3, 6 times by users 1..; user 0 saw nothing.
-    items = [0] + [1] * 3 + [2] * 6
-    df = pd.DataFrame({USER_COL: np.arange(1, 11), ITEM_COL: items})
-    sampler = NegativeSampler(
-        df, n_items=4, distribution="popularity", alpha=1.0, seed=0
-    )
-    neg = sampler.sample(torch.zeros(20_000, dtype=torch.long))
-    freq = torch.bincount(neg, minlength=4).float() / neg.numel()
-    assert freq[3] == 0  # never interacted with: never drawn
-    assert torch.allclose(freq[:3], torch.tensor([0.1, 0.3, 0.6]), atol=0.02)
-    assert torch.allclose(
-        sampler.log_q(torch.tensor([2])), torch.tensor([math.log(0.6)])
-    )
-
-
-def test_sampler_errors(positives):
-    full = pd.DataFrame({USER_COL: [0] * 3, ITEM_COL: [0, 1, 2]})
-    sampler = NegativeSampler(full, n_items=3)
-    with pytest.raises(ValueError, match="no item left"):
-        sampler.sample(torch.tensor([0]))
-    sampler = NegativeSampler(positives, n_items=10)
-    with pytest.raises(ValueError, match=r"\[0, 2\)"):
-        sampler.sample(torch.tensor([5]))
-    with pytest.raises(TypeError, match="integer"):
-        sampler.sample(torch.tensor([0.0]))
-    with pytest.raises(ValueError, match="distribution"):
-        NegativeSampler(positives, 10, distribution="zipf")
-    with pytest.raises(ValueError, match="n_items"):
-        NegativeSampler(positives, n_items=5)  # item 9 out of range

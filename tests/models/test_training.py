@@ -175,11 +175,13 @@ def _ok_args():
     [
         ({"model": "not a model"}, TypeError, "torch.nn.Module"),
         ({"optimizer": None}, TypeError, "torch.optim.Optimizer"),
-        ({"epochs": 0}, ValueError, "epochs must be a positive int"),
-        ({"epochs": 2.0}, ValueError, "epochs must be a positive int"),
+        ({"epochs": 0}, ValueError, "epochs must be >= 1"),
+        ({"epochs": 2.0}, TypeError, "epochs must be an int"),
+        ({"epochs": True}, TypeError, "epochs must be an int"),
         ({"monitor": "up"}, ValueError, "monitor"),
         ({"patience": 2}, ValueError, "needs a val_fn"),
         ({"patience": 0, "val_fn": lambda m: 0.0}, ValueError, "patience must be"),
+        ({"patience": 1.5, "val_fn": lambda m: 0.0}, TypeError, "patience must be"),
         ({"min_delta": -1.0}, ValueError, "min_delta"),
         ({"train_loader": []}, ValueError, "yielded no batches"),
         (
