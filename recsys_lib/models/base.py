@@ -448,6 +448,15 @@ class PairScorer(RecommendMixin, nn.Module):
         out = [block(lo, min(lo + rows, n_rows)) for lo in range(0, n_rows, rows)]
         return torch.cat(out) if out else torch.empty(0, self.n_items)
 
+    def _softmax_logits(self, users: torch.Tensor) -> torch.Tensor:
+        """Logits of every item for a softmax over the catalog, with autograd.
+
+        The full-softmax loss of :class:`~recsys_lib.models.NeuralRecommender`
+        reads these. Terms that are the same for every item of a user cancel
+        in that softmax; a model may leave them out (MF does).
+        """
+        return self._all_items(users)
+
     def _all_items(self, users: torch.Tensor) -> torch.Tensor:
         n_items = self.n_items
         all_items = torch.arange(n_items)

@@ -116,3 +116,9 @@ class MF(PairScorer):
     def _all_items(self, users: torch.Tensor) -> torch.Tensor:
         dot = self.user(users) @ self.item.weight.T  # (B, n_items)
         return dot + self._bias(users, None)
+
+    def _softmax_logits(self, users: torch.Tensor) -> torch.Tensor:
+        # b_u and b cancel in a softmax over items: leaving them out gives the
+        # same loss, and no gradient (instead of rounding noise) to the user bias.
+        dot = self.user(users) @ self.item.weight.T  # (B, n_items)
+        return dot if self.item_bias is None else dot + self.item_bias

@@ -225,7 +225,7 @@ class NeuralRecommender(Estimator):
         def loss_fn(model: PairScorer, batch) -> torch.Tensor:
             if kind == "softmax":
                 users, items = batch
-                return softmax_cross_entropy(model._all_items(users), items)
+                return softmax_cross_entropy(model._softmax_logits(users), items)
             users, items, negatives = batch  # negatives (B, K)
             k = negatives.shape[1]
             neg = model(users.repeat_interleave(k), negatives.reshape(-1)).view(-1, k)

@@ -8,7 +8,7 @@ from recsys_lib.data.loaders import NegativeSampler
 from recsys_lib.data.synthetic import make_ratings
 from recsys_lib.eval import evaluate_full
 from recsys_lib.models import MF, MFConfig, NeuralRecommender
-from recsys_lib.models.losses import sampled_bce_loss
+from recsys_lib.models.losses import sampled_bce_loss, softmax_cross_entropy
 from recsys_lib.training import fit
 from recsys_lib.utils import set_seed
 
@@ -29,11 +29,12 @@ def build_mf(n_users, n_items):
     return MF(MFConfig(n_users, n_items, dim=8))
 
 
-def test_same_numbers_as_the_hand_written_chapter_6_loop(split):
+@pytest.mark.parametrize("loss", ["bce", "softmax"])
+def test_same_numbers_as_the_hand_written_chapter_6_loop(split, loss):
     """NeuralRecommender == set_seed, a randperm loop, sampler in the loss, fit."""
     train, valid = split
     model = NeuralRecommender(
-        build_mf, loss="bce", lr=0.02, epochs=3, batch_size=256, seed=4, patience=2
+        build_mf, loss=loss, lr=0.02, epochs=3, batch_size=256, seed=4, patience=2
     ).fit(train, N_USERS, N_ITEMS, valid=valid)
 
     set_seed(4, deterministic=False)
@@ -53,6 +54,8 @@ def test_same_numbers_as_the_hand_written_chapter_6_loop(split):
 
     def loss_fn(m, batch):
         u, i = batch
+        if loss == "softmax":  # Chapter 6's full softmax of MF
+            return softmax_cross_entropy(m.user(u) @ m.item.weight.T + m.item_bias, i)
         neg_items = sampler.sample(u, 4)
         neg = m(u.repeat_interleave(4), neg_items.reshape(-1)).view(-1, 4)
         return sampled_bce_loss(m(u, i), neg)
@@ -75,6 +78,21 @@ def test_same_numbers_as_the_hand_written_chapter_6_loop(split):
     assert torch.equal(
         model.score(np.arange(N_USERS)), ref.score(torch.arange(N_USERS))
     )
+
+
+def test_full_softmax_logits_leave_out_what_cancels():
+    torch.manual_seed(0)
+    mf = build_mf(5, 7)
+    with torch.no_grad():
+        mf.user_bias.normal_()
+        mf.global_bias.fill_(2.0)
+    users, items = torch.tensor([0, 3, 4]), torch.tensor([6, 0, 2])
+    logits = mf._softmax_logits(users)
+    assert torch.allclose(logits, mf.user(users) @ mf.item.weight.T + mf.item_bias)
+    full = softmax_cross_entropy(mf._all_items(users), items)
+    assert torch.allclose(softmax_cross_entropy(logits, items), full, atol=1e-6)
+    softmax_cross_entropy(logits, items).backward()
+    assert mf.user_bias.grad is None  # no rounding noise for Adam to amplify
 
 
 @pytest.mark.parametrize("loss", ["bce", "bpr", "sampled_softmax", "softmax"])
