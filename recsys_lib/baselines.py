@@ -1,11 +1,10 @@
 """Moved to :mod:`recsys_lib.models` (estimators) and :mod:`recsys_lib.tuning`.
 
-This shim goes away once the notebooks import from there. It keeps the
-Chapter 3 contract of ``score``: these four classes return a float32 NumPy
-array, as notebook 03's ``recommend_one`` (``torch.from_numpy(model.score(...))``)
-expects; the classes of :mod:`recsys_lib.models` return a float32 tensor.
-``_MF`` serves :mod:`recsys_lib.retrieval` until it imports
-:class:`recsys_lib.models.MF` and :class:`recsys_lib.models.BPRMF` itself.
+This shim goes away once the notebooks (02, 03, 04, 06, 07, 08) import from
+there. It keeps the Chapter 3 contract of ``score``: these four classes
+return a float32 NumPy array, as notebook 03's ``recommend_one``
+(``torch.from_numpy(model.score(...)[0])``) expects; the classes of
+:mod:`recsys_lib.models` return a float32 tensor.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import models as _models
-from .models import MF as _MF  # noqa: F401 - retrieval.MFRetriever's type check
 from .tuning import tune
 
 __all__ = ["BPRMF", "EASE", "ItemKNN", "MostPopular", "tune"]

@@ -1,8 +1,8 @@
 """Moved to :mod:`recsys_lib.models.losses` (the losses) and
 :mod:`recsys_lib.data.loaders` (:class:`NegativeSampler`).
 
-This shim goes away once the notebooks, exercises and other modules import
-from there (notebooks 06 and 08, ``exercises/ch06.py``, ``retrieval.py``).
+This shim goes away once notebooks 06 and 08 and ``exercises/ch06.py``
+import from there.
 """
 
 from __future__ import annotations
