@@ -23,7 +23,12 @@ retrievers and the serving code take any of them:
   left-padded by the padding id ``n_items``. Train them on
   :mod:`recsys_lib.data.sequences` batches with
   :func:`~recsys_lib.models.losses.next_item_loss_fn`;
-  :class:`NextItemScorer` makes a trained one a scorer of users.
+  :class:`NextItemScorer` makes a trained one a scorer of users;
+* the two-tower retrieval model of Chapter 8 -- :class:`TwoTowerModel`,
+  trained with :func:`train_two_tower` on the in-batch softmax
+  (:mod:`.two_tower`). Chapter 5's multimodal two-tower lives in
+  :mod:`.multimodal_two_tower` (import it from there: it builds on
+  :mod:`recsys_lib.features`, which itself uses this package).
 
 Every config has a ``tiny()`` constructor for tests and quick demos.
 """
@@ -58,6 +63,12 @@ from .neural import NeuralRecommender
 from .next_item import NextItemScorer
 from .ranker import FeatureMLPRanker, RankerConfig
 from .sasrec import SASRec, SASRecConfig
+from .two_tower import (
+    TwoTowerConfig,
+    TwoTowerModel,
+    in_batch_softmax_loss,
+    train_two_tower,
+)
 
 __all__ = [
     "BPRMF",
@@ -88,12 +99,16 @@ __all__ = [
     "SASRecConfig",
     "Scorer",
     "SequentialRecommender",
+    "TwoTowerConfig",
+    "TwoTowerModel",
     "bce_loss",
     "bpr_loss",
+    "in_batch_softmax_loss",
     "inference",
     "mse_loss",
     "next_item_loss_fn",
     "sampled_bce_loss",
     "sampled_softmax_loss",
     "softmax_cross_entropy",
+    "train_two_tower",
 ]
