@@ -382,7 +382,7 @@ class MiniLMTextEncoder:
 
     @property
     def cache_size(self) -> int:
-        """Number of distinct texts in the cache."""
+        """Number of cached vectors (one per distinct text and ``max_seq_length``)."""
         return len(self._cache)
 
     def clear_cache(self) -> None:
