@@ -52,8 +52,12 @@ $(MATHJAX):
 # The site shows the outputs stored in the notebooks (execute_notebooks: "off"
 # in _config.yml); `make test` re-executes every notebook with nbval and fails if
 # a fresh run disagrees with them, so what the site shows is what was verified.
+# The repository and Binder buttons point at this clone's origin, or at REPO_URL.
+REPO_URL    ?=
+BOOK_CONFIG := .cache/book/_config.yml
 book: data $(MATHJAX)
-	$(VENV)/bin/jupyter-book build . --all --warningiserror --nitpick --keep-going
+	$(PY) scripts/book_config.py --out $(BOOK_CONFIG) $(if $(REPO_URL),--repo-url $(REPO_URL),)
+	$(VENV)/bin/jupyter-book build . --config $(BOOK_CONFIG) --all --warningiserror --nitpick --keep-going
 	@echo "Open _build/html/index.html"
 
 # ---------------------------------------------------------------- tests
