@@ -59,7 +59,9 @@ def check_int(
     """
     p = _prefix(where)
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{p}{name} must be an int, got {type(value).__name__}: {value!r}")
+        raise TypeError(
+            f"{p}{name} must be an int, got {type(value).__name__}: {value!r}"
+        )
     value = int(value)
     if low is not None and value < low:
         raise ValueError(f"{p}{name} must be >= {low}, got {value}")
@@ -115,7 +117,9 @@ def check_choice(value, name: str, choices: Sequence, *, where: str | None = Non
     """``value`` must be one of ``choices`` (compared with ``==``)."""
     if value not in choices:
         options = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{_prefix(where)}{name} must be one of {options}; got {value!r}")
+        raise ValueError(
+            f"{_prefix(where)}{name} must be one of {options}; got {value!r}"
+        )
     return value
 
 
@@ -170,6 +174,8 @@ def check_id_array(
     if arr.size and (arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer)):
         raise TypeError(f"{p}{name} must hold integer ids, got dtype {arr.dtype}")
     arr = arr.astype(np.int64, copy=False)
+    if not arr.flags.writeable:  # e.g. a pandas view: torch.from_numpy wants a copy
+        arr = arr.copy()
     if arr.size:
         lo, hi = int(arr.min()), int(arr.max())
         if lo < 0:

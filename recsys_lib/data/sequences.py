@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -45,10 +45,6 @@ from ..checks import check_id_array, check_int
 from ..config import ITEM_COL, TIMESTAMP_COL, USER_COL
 from .frames import check_frame, require_columns, time_order
 from .loaders import BucketBatchSampler
-
-if TYPE_CHECKING:  # pragma: no cover - the layers above, for annotations only
-    from ..eval import EvalResult
-    from ..models import NextItemScorer
 
 __all__ = [
     "NextItemBatch",
@@ -441,80 +437,6 @@ class NextItemSplit:
         """A :class:`NextItemBatches` loader over the training sequences."""
         return NextItemBatches(
             self.train, self.n_items, max_len, batch_size, seed, **kwargs
-        )
-
-    def scorer(
-        self, model, part: str, max_len: int, chunk_size: int = 64
-    ) -> NextItemScorer:
-        """``model`` as a recommender of the next item of ``part``'s users.
-
-        Returns a :class:`recsys_lib.models.NextItemScorer`: ``score(user_ids)
-        -> (B, n_items)`` next-item logits from each user's input sequence of
-        ``part`` (``model.score_last``, with ``user_ids`` for models such as
-        Caser that need them), plus ``recommend`` and ``n_users``/``n_items``.
-        Pass it to :func:`recsys_lib.eval.evaluate_full`, a retriever or a
-        serving function like any other recommender; mask the items before
-        the target with :meth:`history`.
-
-        Args:
-            model: a :class:`~recsys_lib.models.SequentialRecommender`.
-            part: ``"valid"`` or ``"test"``.
-            max_len: the model's input length.
-            chunk_size: users scored at once; each chunk holds users of
-                similar length and is trimmed to its longest row.
-        """
-        from ..models.next_item import NextItemScorer  # models sit above data
-
-        users, seqs = self.inputs(part, max_len)
-        return NextItemScorer(
-            model, users, seqs, self.n_users, self.n_items, part, chunk_size
-        )
-
-    def score_fn(
-        self, model, part: str, max_len: int, chunk_size: int = 64
-    ) -> Callable:
-        """``score_fn(user_ids) -> (B, n_items)``: the ``score`` of :meth:`scorer`."""
-        return self.scorer(model, part, max_len, chunk_size).score
-
-    def evaluate(
-        self,
-        model,
-        part: str = "valid",
-        max_len: int = 200,
-        k: int | Sequence[int] = 10,
-        batch_size: int = 256,
-        mask_history: bool = True,
-    ) -> EvalResult:
-        """Full-ranking next-item metrics of ``model`` on ``part``.
-
-        :func:`recsys_lib.eval.evaluate_full` of :meth:`scorer` against
-        :meth:`targets`, the items of :meth:`history` masked.
-
-        Args:
-            model: a :class:`~recsys_lib.models.SequentialRecommender`.
-            part: ``"valid"`` or ``"test"``.
-            max_len: the model's input length.
-            k: cut-off(s).
-            batch_size: users scored at once.
-            mask_history: mask the items before the target (the book's
-                default); ``False`` ranks every item (as RecBole does for
-                sequential models, where repeats are allowed).
-        """
-        from ..eval import evaluate_full  # evaluation sits above data
-
-        users, _, _ = self._part(part)
-        if mask_history:
-            history = self.history(part)
-        else:  # nothing to mask
-            history = pd.DataFrame({USER_COL: [], ITEM_COL: []}, dtype=np.int64)
-        return evaluate_full(
-            self.scorer(model, part, max_len),
-            history,
-            self.targets(part),
-            k=k,
-            users=users,
-            batch_size=batch_size,
-            n_items=self.n_items,
         )
 
 

@@ -19,8 +19,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from ..checks import check_int
 from ..data.loaders import ShuffledBatchSampler
-from ..models.base import inference
 from ..training import History, fit
+from ..utils import inference
 
 __all__ = [
     "ImageEncoderResult",

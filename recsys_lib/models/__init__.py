@@ -60,7 +60,7 @@ from .mf import MF, MFConfig
 from .most_popular import MostPopular
 from .ncf import GMF, GMFConfig, MLPConfig, MLPRecommender, NeuMF, NeuMFConfig
 from .neural import NeuralRecommender
-from .next_item import NextItemScorer
+from .next_item import NextItemScorer, evaluate_next_item, next_item_scorer
 from .ranker import FeatureMLPRanker, RankerConfig
 from .sasrec import SASRec, SASRecConfig
 from .two_tower import (
@@ -106,7 +106,9 @@ __all__ = [
     "in_batch_softmax_loss",
     "inference",
     "mse_loss",
+    "evaluate_next_item",
     "next_item_loss_fn",
+    "next_item_scorer",
     "sampled_bce_loss",
     "sampled_softmax_loss",
     "softmax_cross_entropy",

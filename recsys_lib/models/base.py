@@ -3,7 +3,7 @@
 Introduced in Chapter 3 (the baselines) and Chapter 6 (the neural models); the
 protocol is described in the book's appendix "Adding a model".
 
-**The protocol.** Anything that can be evaluated, used as a retriever and
+**The protocol** (:mod:`recsys_lib.recommender`). Anything that can be evaluated, used as a retriever and
 served implements :class:`Scorer`; a :class:`Recommender` is a scorer that
 also learns, so it can be tuned:
 
@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import inspect
 import time
-from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -59,13 +58,13 @@ from ..checks import (
     INT_DTYPES,
     as_long,
     check_fraction,
-    check_id_array,
     check_ids,
     check_int,
 )
 from ..config import ITEM_COL, USER_COL
 from ..data.interactions import interactions_to_csr
-from ..eval.topk import full_ranking_topk
+from ..recommender import Recommendations, Recommender, RecommendMixin, Scorer
+from ..utils import inference
 
 __all__ = [
     "INT_DTYPES",
@@ -89,96 +88,6 @@ __all__ = [
 def check_positive_int(value, name: str, low: int = 1) -> int:
     """``value`` must be an int (not a bool) ``>= low``."""
     return check_int(value, name, low=low)
-
-
-# ---------------------------------------------------------------- the protocol
-class Recommendations(NamedTuple):
-    """What :meth:`Recommender.recommend` returns.
-
-    Attributes:
-        items: int64 array ``(B, k)``, best first.
-        scores: float32 array ``(B, k)``, the scores of those items.
-    """
-
-    items: np.ndarray
-    scores: np.ndarray
-
-
-@runtime_checkable
-class Scorer(Protocol):
-    """What evaluation, retrieval and serving accept (see the module doc)."""
-
-    n_users: int
-    n_items: int
-
-    def score(self, user_ids, items=None) -> torch.Tensor:
-        """float32 scores ``(B, n_items)`` (or ``(B, len(items))``)."""
-        ...
-
-    def recommend(self, user_ids, k: int = 10, exclude=None) -> Recommendations:
-        """The ``k`` best items per user, never an excluded one."""
-        ...
-
-
-@runtime_checkable
-class Recommender(Scorer, Protocol):
-    """A :class:`Scorer` that learns: what :func:`recsys_lib.tuning.tune` accepts."""
-
-    def fit(self, train, n_users: int, n_items: int):  # -> Self
-        """Learn from positive interactions; return ``self``."""
-        ...
-
-    def score(self, user_ids, items=None) -> torch.Tensor:
-        """float32 scores ``(B, n_items)`` (or ``(B, len(items))``)."""
-        ...
-
-    def recommend(self, user_ids, k: int = 10, exclude=None) -> Recommendations:
-        """The ``k`` best items per user, never an excluded one."""
-        ...
-
-
-class RecommendMixin:
-    """``recommend`` (and scoring of chosen items) derived from ``score``.
-
-    Mixed into every base below; a class that has ``n_users``, ``n_items``
-    and ``score(user_ids)`` gets the rest of the protocol from here.
-    """
-
-    def recommend(self, user_ids, k: int = 10, exclude=None) -> Recommendations:
-        """The ``k`` highest-scored items per user, best first.
-
-        Args:
-            user_ids: int array ``(B,)`` of user ids.
-            k: list length (>= 1).
-            exclude: items never to recommend, per user: anything
-                :func:`recsys_lib.data.interactions.interactions_to_csr` accepts (usually
-                the training interactions, so seen items are not repeated),
-                or ``None``.
-
-        Returns:
-            :class:`Recommendations` with ``items`` and ``scores`` ``(B, k)``.
-
-        Raises:
-            ValueError: if a user has fewer than ``k`` items left after
-                exclusion, ids are out of range or scores contain nan.
-        """
-        users = np.asarray(user_ids)
-        items, scores = full_ranking_topk(
-            self,
-            train=exclude,
-            k=check_int(k, "k", low=1),
-            users=users,
-            n_items=self.n_items,
-            return_scores=True,
-        )
-        return Recommendations(items, scores)
-
-    def _select_items(self, scores: torch.Tensor, items) -> torch.Tensor:
-        """Columns ``items`` of full-catalog ``scores`` (``None``: all)."""
-        if items is None:
-            return scores
-        idx = check_id_array(items, "items", self.n_items)  # lists too
-        return scores[:, torch.from_numpy(idx)]
 
 
 def _init_params(obj) -> dict:
@@ -329,23 +238,6 @@ def check_interactions(train, n_users, n_items, name: str = "train"):
     if len(train) == 0:
         raise ValueError(f"{name} is empty: there is nothing to learn from or score")
     return interactions_to_csr(train, n_users=n_users, n_items=n_items, name=name)
-
-
-class inference:  # noqa: N801 - used as a context manager, like torch.no_grad
-    """``with inference(model):`` -- eval mode and no_grad, previous mode restored."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
-
-    def __enter__(self):
-        self.was_training = self.model.training
-        self.no_grad = torch.no_grad()
-        self.no_grad.__enter__()
-        self.model.eval()
-
-    def __exit__(self, *exc) -> None:
-        self.model.train(self.was_training)
-        self.no_grad.__exit__(*exc)
 
 
 def check_sequences(seq, n_items: int, max_len: int | None = None) -> torch.Tensor:

@@ -5,19 +5,25 @@ A :class:`~recsys_lib.models.SequentialRecommender` reads item sequences
 (``score_last(seq)``), while evaluation, retrieval and serving ask for users
 (``score(user_ids)``). :class:`NextItemScorer` bridges the two for one part of
 a next-item split: it holds every user's left-padded input sequence and scores
-a user by reading it. Build it with
-:meth:`recsys_lib.data.sequences.NextItemSplit.scorer`.
+a user by reading it. Build it with :func:`next_item_scorer`, and evaluate a
+model on a :class:`~recsys_lib.data.sequences.NextItemSplit` with
+:func:`evaluate_next_item`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import pandas as pd
 import torch
 
 from ..checks import check_id_array, check_int
+from ..config import ITEM_COL, USER_COL
+from ..eval import EvalResult, evaluate_full
 from .base import RecommendMixin, SequentialRecommender
 
-__all__ = ["NextItemScorer"]
+__all__ = ["NextItemScorer", "evaluate_next_item", "next_item_scorer"]
 
 
 class NextItemScorer(RecommendMixin):
@@ -115,3 +121,72 @@ class NextItemScorer(RecommendMixin):
             batch = self.seqs[rows_t[idx], -width:]  # (b, width)
             out[idx] = self.model.score_last(batch, users_t[idx]).float()
         return self._select_items(out, items)  # (B, n_items)
+
+
+def next_item_scorer(
+    split, model, part: str, max_len: int, chunk_size: int = 64
+) -> NextItemScorer:
+    """``model`` as a recommender of the next item of ``part``'s users.
+
+    Introduced in Chapter 7. Returns a :class:`NextItemScorer`: ``score(user_ids)
+    -> (B, n_items)`` next-item logits from each user's input sequence of
+    ``part`` (``model.score_last``, with ``user_ids`` for models such as Caser
+    that need them), plus ``recommend`` and ``n_users``/``n_items``. Pass it to
+    :func:`recsys_lib.eval.evaluate_full`, a retriever or a serving function like
+    any other recommender; mask the items before the target with
+    ``split.history(part)``.
+
+    Args:
+        split: a :class:`~recsys_lib.data.sequences.NextItemSplit`.
+        model: a :class:`~recsys_lib.models.SequentialRecommender`.
+        part: ``"valid"`` or ``"test"``.
+        max_len: the model's input length.
+        chunk_size: users scored at once; each chunk holds users of similar
+            length and is trimmed to its longest row.
+    """
+    users, seqs = split.inputs(part, max_len)
+    return NextItemScorer(
+        model, users, seqs, split.n_users, split.n_items, part, chunk_size
+    )
+
+
+def evaluate_next_item(
+    split,
+    model,
+    part: str = "valid",
+    max_len: int = 200,
+    k: int | Sequence[int] = 10,
+    batch_size: int = 256,
+    mask_history: bool = True,
+) -> EvalResult:
+    """Full-ranking next-item metrics of ``model`` on ``part`` of ``split``.
+
+    Introduced in Chapter 7. :func:`recsys_lib.eval.evaluate_full` of
+    :func:`next_item_scorer` against ``split.targets(part)``, with the items of
+    ``split.history(part)`` masked.
+
+    Args:
+        split: a :class:`~recsys_lib.data.sequences.NextItemSplit`.
+        model: a :class:`~recsys_lib.models.SequentialRecommender`.
+        part: ``"valid"`` or ``"test"``.
+        max_len: the model's input length.
+        k: cut-off(s).
+        batch_size: users scored at once.
+        mask_history: mask the items before the target (the book's default);
+            ``False`` ranks every item (as RecBole does for sequential models,
+            where repeats are allowed).
+    """
+    targets = split.targets(part)
+    if mask_history:
+        history = split.history(part)
+    else:  # nothing to mask
+        history = pd.DataFrame({USER_COL: [], ITEM_COL: []}, dtype=np.int64)
+    return evaluate_full(
+        next_item_scorer(split, model, part, max_len),
+        history,
+        targets,
+        k=k,
+        users=targets[USER_COL].to_numpy(),
+        batch_size=batch_size,
+        n_items=split.n_items,
+    )

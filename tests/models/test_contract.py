@@ -29,6 +29,7 @@ from recsys_lib.models import (
     RankerConfig,
     SASRec,
     SASRecConfig,
+    next_item_scorer,
 )
 from recsys_lib.utils import set_seed
 
@@ -103,5 +104,5 @@ def test_sequential_scorers_keep_the_scorer_contract(name, train):
     events = train.assign(**{TIMESTAMP_COL: np.arange(len(train))})
     split = next_item_split(events, N_USERS, N_ITEMS)
     set_seed(0, deterministic=False)
-    scorer = split.scorer(SEQUENTIAL[name](), "test", max_len=12)
+    scorer = next_item_scorer(split, SEQUENTIAL[name](), "test", max_len=12)
     check_scorer(scorer, np.array([0, N_USERS - 1, 1]), exclude=split.history("test"))

@@ -9,7 +9,14 @@ from recsys_lib.config import ITEM_COL, TIMESTAMP_COL, USER_COL
 from recsys_lib.data.loaders import NegativeSampler
 from recsys_lib.data.sequences import NextItemBatches, next_item_split
 from recsys_lib.eval import evaluate_full
-from recsys_lib.models import NextItemScorer, SASRec, SASRecConfig, Scorer
+from recsys_lib.models import (
+    NextItemScorer,
+    SASRec,
+    SASRecConfig,
+    Scorer,
+    evaluate_next_item,
+    next_item_scorer,
+)
 from recsys_lib.models.losses import next_item_loss_fn
 from recsys_lib.utils import set_seed
 
@@ -67,15 +74,17 @@ def test_evaluate_and_score_fn_on_a_perfect_model():
     split = next_item_split(df, n_users=20, n_items=N_ITEMS)
     model = NextInCycle(SASRecConfig.tiny(n_items=N_ITEMS, max_len=8))
     # Cycles repeat items, so rank every item instead of masking the history.
-    result = split.evaluate(model, "test", max_len=8, k=1, mask_history=False)
+    result = evaluate_next_item(
+        split, model, "test", max_len=8, k=1, mask_history=False
+    )
     assert result["ndcg@1"] == pytest.approx(1.0) and result.n_users == 20
     # The chunked, length-sorted score_fn equals scoring the padded batch at once.
-    score = split.score_fn(model, "valid", max_len=8, chunk_size=3)
+    score = next_item_scorer(split, model, "valid", max_len=8, chunk_size=3).score
     users, seq = split.inputs("valid", 8)
     assert torch.equal(score(users[::-1].copy()), model.score_last(seq.flip(0)))
     small = next_item_split(df[df[USER_COL] < 5], n_users=20, n_items=N_ITEMS)
     with pytest.raises(ValueError, match="no valid target"):
-        small.score_fn(model, "valid", 8)(np.array([7]))
+        next_item_scorer(small, model, "valid", 8).score(np.array([7]))
 
 
 def test_batches_and_evaluate_plug_into_fit():
@@ -97,12 +106,14 @@ def test_batches_and_evaluate_plug_into_fit():
         next_item_loss_fn("ce"),
         torch.optim.Adam(model.parameters(), lr=0.01),
         epochs=2,
-        val_fn=lambda m: split.evaluate(m, "valid", max_len=8, k=3)["ndcg@3"],
+        val_fn=lambda m: evaluate_next_item(split, m, "valid", max_len=8, k=3)[
+            "ndcg@3"
+        ],
         monitor="max",
         show_progress=False,
     )
     assert history.epochs == 2 and 0.0 <= history.best_val <= 1.0
-    result = split.evaluate(model, "test", max_len=8, k=(1, 3))
+    result = evaluate_next_item(split, model, "test", max_len=8, k=(1, 3))
     assert result.n_users == 12 and set(result.metrics) >= {"ndcg@1", "ndcg@3"}
 
 
@@ -117,7 +128,7 @@ def test_scorer_is_a_scorer_of_users():
     split = next_item_split(df, n_users=12, n_items=N_ITEMS)  # users 10, 11: none
     set_seed(0, deterministic=False)
     model = SASRec(SASRecConfig.tiny(n_items=N_ITEMS, max_len=8))
-    scorer = split.scorer(model, "test", max_len=8, chunk_size=2)
+    scorer = next_item_scorer(split, model, "test", max_len=8, chunk_size=2)
     assert isinstance(scorer, NextItemScorer) and isinstance(scorer, Scorer)
     assert (scorer.n_users, scorer.n_items) == (12, N_ITEMS) and "test" in repr(scorer)
     users, seq = split.inputs("test", 8)
@@ -129,7 +140,7 @@ def test_scorer_is_a_scorer_of_users():
     # evaluation and recommendation take it like any recommender
     history = split.history("test")
     result = evaluate_full(scorer, history, split.targets("test"), k=3)
-    same = split.evaluate(model, "test", max_len=8, k=3)
+    same = evaluate_next_item(split, model, "test", max_len=8, k=3)
     assert result.metrics == same.metrics
     assert np.array_equal(result.top_items, same.top_items)
     rec = scorer.recommend(users, k=2, exclude=history)

@@ -1,7 +1,7 @@
 """Ranking items by how well they match a user profile.
 
 Introduced in Chapter 4 ("User profiles"). :class:`ProfileScorer` follows the
-library's :class:`recsys_lib.models.base.Recommender` protocol (``score`` and
+library's :class:`recsys_lib.recommender.Recommender` protocol (``score`` and
 ``recommend``), so :func:`recsys_lib.eval.evaluate_full` and the retrievers
 take it like any other model.
 """
@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ...checks import check_id_array
-from ...models.base import RecommendMixin
+from ...recommender import RecommendMixin
 from ._arrays import as_matrix, as_vector
 
 __all__ = ["ProfileScorer"]
