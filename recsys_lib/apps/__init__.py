@@ -9,8 +9,9 @@ Each subpackage is one application chapter and is imported directly:
 
 e.g. ``from recsys_lib.apps import support``. This file stays minimal: it
 imports nothing, so each application's heavier dependencies load only when
-that application is used. ``_resample`` holds the bootstrap kernel both
-applications share.
+that application is used.
+Both bootstrap their results with the library's one resampling kernel,
+:func:`recsys_lib.eval.uncertainty.bootstrap_distribution`.
 """
 
 __all__ = ["sentiment", "support"]

@@ -98,7 +98,7 @@ def build_sequences(
     """Group interactions into per-user, time-ordered item sequences.
 
     Introduced in Chapter 7. Ties in time keep the input row order (a stable
-    sort, the rule of :mod:`recsys_lib.splits`); with ``time_col=None`` the
+    sort, the rule of :mod:`recsys_lib.data.splits`); with ``time_col=None`` the
     row order is the time order. Repeated items stay (a user may buy again).
 
     Args:

@@ -26,9 +26,10 @@ retrievers and the serving code take any of them:
   :class:`NextItemScorer` makes a trained one a scorer of users;
 * the two-tower retrieval model of Chapter 8 -- :class:`TwoTowerModel`,
   trained with :func:`train_two_tower` on the in-batch softmax
-  (:mod:`.two_tower`). Chapter 5's multimodal two-tower lives in
-  :mod:`.multimodal_two_tower` (import it from there: it builds on
-  :mod:`recsys_lib.features`, which itself uses this package).
+  (:mod:`.two_tower`), and Chapter 5's multimodal two-tower for cold items,
+  :class:`TwoTowerRecommender` trained with
+  :func:`train_multimodal_two_tower` (:mod:`.multimodal_two_tower`, on the
+  fusion modules of :mod:`recsys_lib.features`).
 
 Every config has a ``tiny()`` constructor for tests and quick demos.
 """
@@ -58,6 +59,7 @@ from .losses import (
 )
 from .mf import MF, MFConfig
 from .most_popular import MostPopular
+from .multimodal_two_tower import TwoTowerRecommender, train_multimodal_two_tower
 from .ncf import GMF, GMFConfig, MLPConfig, MLPRecommender, NeuMF, NeuMFConfig
 from .neural import NeuralRecommender
 from .next_item import NextItemScorer, evaluate_next_item, next_item_scorer
@@ -101,6 +103,7 @@ __all__ = [
     "SequentialRecommender",
     "TwoTowerConfig",
     "TwoTowerModel",
+    "TwoTowerRecommender",
     "bce_loss",
     "bpr_loss",
     "in_batch_softmax_loss",
@@ -112,5 +115,6 @@ __all__ = [
     "sampled_bce_loss",
     "sampled_softmax_loss",
     "softmax_cross_entropy",
+    "train_multimodal_two_tower",
     "train_two_tower",
 ]

@@ -9,13 +9,13 @@ The input of one ``(user, item)`` pair is the concatenation
 ``[user embedding; item embedding; user features; item features; context]``
 
 (any part can be switched off) fed to an MLP that returns one logit. Train it
-with :func:`recsys_lib.losses.bce_loss` on clicks / non-clicks, or with
-:func:`~recsys_lib.losses.bpr_loss` on (clicked, shown-but-skipped) pairs.
+with :func:`recsys_lib.models.losses.bce_loss` on clicks / non-clicks, or with
+:func:`~recsys_lib.models.losses.bpr_loss` on (clicked, shown-but-skipped) pairs.
 
 Feature vectors are passed with each call, or stored once with
 :meth:`FeatureMLPRanker.set_feature_tables` (one row per user / item) so that
 only ids need to be passed and :meth:`FeatureMLPRanker.score` can rank the
-whole catalog for :func:`recsys_lib.evaluation.evaluate_full`.
+whole catalog for :func:`recsys_lib.eval.evaluate_full`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ blocks let position ``t`` look at items ``<= t`` only; the hidden state at
 ``t`` is scored against every item embedding (the same table as the input:
 tied weights) to predict item ``t + 1``. Training predicts the next item at
 *every* position of a sequence at once (see
-:class:`recsys_lib.sequences.NextItemBatches`), as the original does.
+:class:`recsys_lib.data.NextItemBatches`), as the original does.
 
 Attention is written out by hand, so :meth:`SASRec.attention_maps` can return
 the weights for the chapter's attention-map figures; training uses PyTorch's

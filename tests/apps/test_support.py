@@ -31,8 +31,9 @@ from recsys_lib.apps.support import (
     tokenize,
     train_contrastive_head,
 )
-from recsys_lib.encoders import MiniLMTextEncoder, minilm_model_path
-from recsys_lib.shopsim import generate_shop
+from recsys_lib.data import generate_shop
+from recsys_lib.features import MiniLMTextEncoder
+from recsys_lib.features.text import minilm_model_path
 
 
 def fake_images(n_per_class=30, n_classes=10, seed=0):

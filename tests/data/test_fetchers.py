@@ -40,12 +40,11 @@ def test_cli_reports_failures_without_traceback(monkeypatch, capsys):
     assert "make data" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("module", ["recsys_lib.data", "recsys_lib.datasets"])
-def test_both_command_lines_run(module):
-    """``python -m recsys_lib.data`` and the old name the Makefile still uses."""
+def test_the_command_line_runs():
+    """``python -m recsys_lib.data`` (what ``make data`` runs)."""
     env = {**os.environ, "PYTHONPATH": str(config.REPO_ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", module, "fetch", "no-such-data-set"],
+        [sys.executable, "-m", "recsys_lib.data", "fetch", "no-such-data-set"],
         capture_output=True,
         text=True,
         env=env,
@@ -60,16 +59,6 @@ def test_help_names_the_command(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "python -m recsys_lib.data " in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        main(["--help"], prog="python -m recsys_lib.datasets")
-    assert "python -m recsys_lib.datasets " in capsys.readouterr().out
-
-
-def test_old_module_is_the_same_face():
-    from recsys_lib import datasets
-
-    assert datasets.load_movielens_100k is data.load_movielens_100k
-    assert datasets.FETCHERS is data.FETCHERS and datasets.main is main
 
 
 def test_data_is_not_under_version_control():

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ...checks import check_int
-from .._resample import bootstrap_distribution, percentile_interval
+from ...eval.uncertainty import bootstrap_distribution, percentile_interval
 
 __all__ = [
     "bootstrap_ci",

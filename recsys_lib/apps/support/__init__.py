@@ -22,7 +22,7 @@ them on:
   :func:`confusions`, :func:`confidence`, :func:`precision_coverage` and
   :func:`choose_threshold`.
 * **Order state** (:mod:`.orders`, :class:`OrderBook`): orders rebuilt from
-  the purchases of a :class:`~recsys_lib.shopsim.Shop` with a simulated,
+  the purchases of a :class:`~recsys_lib.data.Shop` with a simulated,
   seeded shipping history (processing, in transit, delayed, delivered).
 * **The assistant** (:mod:`.assistant`, :class:`SupportAssistant`):
   ``ask(question, user_id)`` returns an :class:`Answer` with the intent, a

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ...checks import check_choice, check_int, check_number
-from .._resample import bootstrap_distribution, percentile_interval
+from ...eval.uncertainty import bootstrap_distribution, percentile_interval
 
 __all__ = [
     "CONFIDENCE_KINDS",

@@ -1,7 +1,7 @@
 """Order state for the assistant: orders of a shop, answered one user at a time.
 
 Introduced in Chapter 13. :class:`OrderBook` rebuilds orders from the
-purchases of a :class:`~recsys_lib.shopsim.Shop` with a simulated, seeded
+purchases of a :class:`~recsys_lib.data.Shop` with a simulated, seeded
 shipping history (processing, in transit, delayed, delivered). Privacy rule:
 the only way to read orders is :meth:`OrderBook.orders_of`, which returns the
 orders of one user.
@@ -73,7 +73,7 @@ class OrderBook:
 
     @classmethod
     def from_shop(cls, shop, seed: int = 0, now=None) -> OrderBook:
-        """Build the order book of a :class:`~recsys_lib.shopsim.Shop`.
+        """Build the order book of a :class:`~recsys_lib.data.Shop`.
 
         Args:
             seed: seed of the shipping simulation.
