@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from recsys_lib.recommender import Recommender
+
 from .contract import check_recommender
 
 PAGE = Path(__file__).resolve().parents[2] / "book" / "adding_a_model.md"
