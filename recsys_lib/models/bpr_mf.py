@@ -11,23 +11,19 @@ early stopping on validation NDCG@10.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
 from torch import nn
 
-from ..checks import check_int, check_number
-from ..data.interactions import interactions_to_csr
+from ..checks import check_int
 from ..data.loaders import NegativeSampler, pair_loader
-from ..eval.protocols import evaluate_full
-from ..training import History, fit
-from .base import Estimator
 from .mf import MF, MFConfig
+from .neural import NeuralRecommender
 
 __all__ = ["BPRMF"]
 
 
-class BPRMF(Estimator):
+class BPRMF(NeuralRecommender):
     """Matrix factorization trained with Bayesian Personalized Ranking (Rendle et al., 2009).
 
     Introduced in Chapter 3. ``score(u, i) = p_u . q_i + b_i``; each training
@@ -58,6 +54,8 @@ class BPRMF(Estimator):
         history: the :class:`recsys_lib.training.History` of the last fit.
     """
 
+    progress_label = "BPR-MF"
+
     def __init__(
         self,
         dim: int = 32,
@@ -69,44 +67,29 @@ class BPRMF(Estimator):
         patience: int | None = 3,
         show_progress: bool = False,
     ) -> None:
-        super().__init__()
-        self.dim = check_int(dim, "dim", low=1)
-        self.lr = check_number(lr, "lr", low=0.0, low_open=True)
-        self.weight_decay = check_number(weight_decay, "weight_decay", low=0.0)
-        self.epochs = check_int(epochs, "epochs", low=1)
-        self.batch_size = check_int(batch_size, "batch_size", low=1)
-        self.seed = check_int(seed, "seed", low=0)
-        self.patience = (
-            None if patience is None else check_int(patience, "patience", low=1)
+        # The L2 penalty is part of the BPR loss (on the rows of each batch),
+        # so Adam itself gets no weight decay: see _make_optimizer.
+        super().__init__(
+            MF,
+            loss="bpr",
+            lr=lr,
+            weight_decay=weight_decay,
+            epochs=epochs,
+            batch_size=batch_size,
+            n_negatives=1,
+            seed=seed,
+            patience=patience,
+            show_progress=show_progress,
         )
-        self.show_progress = bool(show_progress)
-        self._valid: pd.DataFrame | None = None
-        self.history: History | None = None
-        self.model: MF | None = None
+        self.dim = check_int(dim, "dim", low=1)
 
-    def fit(
-        self,
-        train: pd.DataFrame,
-        n_users: int,
-        n_items: int,
-        valid: pd.DataFrame | None = None,
-    ) -> BPRMF:
-        """Train; see :meth:`Estimator.fit <recsys_lib.models.base.Estimator.fit>`.
+    def _make_model(self, n_users: int, n_items: int) -> MF:
+        return MF(
+            MFConfig(n_users, n_items, self.dim, user_bias=False, init_std=0.1),
+            generator=torch.Generator().manual_seed(self.seed),
+        )
 
-        Args:
-            train, n_users, n_items: as in ``Estimator.fit``.
-            valid: optional validation interactions (same columns); if given,
-                NDCG@10 (full ranking, train items masked) is tracked per
-                epoch, the best epoch's weights are kept and training stops
-                after ``patience`` epochs without improvement.
-        """
-        self._valid = valid
-        try:
-            return super().fit(train, n_users, n_items)
-        finally:
-            self._valid = None
-
-    def _fit(self, X: sp.csr_matrix) -> None:
+    def _make_training(self, X: sp.csr_matrix) -> tuple:
         n_users, n_items = X.shape
         full = np.flatnonzero(np.diff(X.indptr) >= n_items)
         if full.size:
@@ -114,13 +97,8 @@ class BPRMF(Estimator):
                 f"user {int(full[0])} interacted with every item: BPR has no negative to "
                 "sample for them; drop such users"
             )
-        generator = torch.Generator().manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
-        self.model = MF(
-            MFConfig(n_users, n_items, self.dim, user_bias=False, init_std=0.1),
-            generator=generator,
-        )
-        coo = X.tocoo()
+        coo = X.tocoo()  # each (user, item) pair once, as the paper samples
         loader = pair_loader(
             (coo.row.astype(np.int64), coo.col.astype(np.int64)),
             n_users,
@@ -140,28 +118,7 @@ class BPRMF(Estimator):
             reg = (pu.pow(2).sum(-1) + qi.pow(2).sum(-1) + qj.pow(2).sum(-1)).mean()
             return -nn.functional.logsigmoid(diff).mean() + wd * reg
 
-        val_fn = None
-        if self._valid is not None:
-            valid_csr = interactions_to_csr(self._valid, n_users, n_items, name="valid")
+        return loader, bpr_loss
 
-            def val_fn(model: MF) -> float:
-                return evaluate_full(
-                    self._score, X, valid_csr, k=10, n_items=n_items, batch_size=2048
-                )["ndcg@10"]
-
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
-        self.history = fit(
-            self.model,
-            loader,
-            bpr_loss,
-            optimizer,
-            epochs=self.epochs,
-            val_fn=val_fn,
-            monitor="max",
-            patience=self.patience if val_fn is not None else None,
-            show_progress=self.show_progress,
-            desc="BPR-MF",
-        )
-
-    def _score(self, users: np.ndarray) -> torch.Tensor:
-        return self.model.score(users)
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.model.parameters(), lr=self.lr)

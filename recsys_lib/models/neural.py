@@ -89,6 +89,9 @@ class NeuralRecommender(Estimator):
         history: the :class:`recsys_lib.training.History` of the last fit.
     """
 
+    #: label of the progress bar (default: the model's class name)
+    progress_label: str | None = None
+
     def __init__(
         self,
         build: Callable[[int, int], PairScorer],
@@ -173,27 +176,8 @@ class NeuralRecommender(Estimator):
         n_users, n_items = X.shape
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            self.model = self._build(n_users, n_items)
-            sampler = None
-            if self.loss != "softmax":
-                sampler = NegativeSampler(
-                    self._train,
-                    n_items,
-                    n_users,
-                    distribution="popularity"
-                    if self.loss == "sampled_softmax"
-                    else "uniform",
-                    seed=self.seed,
-                )
-            loader = pair_loader(
-                self._train,
-                n_users,
-                n_items,
-                batch_size=self.batch_size,
-                seed=self.seed,
-                sampler=sampler,
-                n_negatives=self.n_negatives,
-            )
+            self.model = self._make_model(n_users, n_items)
+            loader, loss_fn = self._make_training(X)
             val_fn = None
             if self._valid is not None:
                 valid = interactions_to_csr(self._valid, n_users, n_items, name="valid")
@@ -206,18 +190,51 @@ class NeuralRecommender(Estimator):
             self.history = fit(
                 self.model,
                 loader,
-                self._loss_fn(sampler),
-                torch.optim.Adam(
-                    self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay
-                ),
+                loss_fn,
+                self._make_optimizer(),
                 epochs=self.epochs,
                 val_fn=val_fn,
                 monitor="max",
                 patience=self.patience if val_fn is not None else None,
                 restore_best=self.restore_best,
                 show_progress=self.show_progress,
-                desc=type(self.model).__name__,
+                desc=self.progress_label or type(self.model).__name__,
             )
+
+    # -- the three steps a subclass may change (BPRMF does)
+    def _make_model(self, n_users: int, n_items: int) -> PairScorer:
+        """A new model for these sizes (from ``build``; global torch RNG seeded)."""
+        return self._build(n_users, n_items)
+
+    def _make_training(self, X: sp.csr_matrix) -> tuple:
+        """``(loader, loss_fn)`` for :func:`recsys_lib.training.fit`."""
+        n_users, n_items = X.shape
+        sampler = None
+        if self.loss != "softmax":
+            sampler = NegativeSampler(
+                self._train,
+                n_items,
+                n_users,
+                distribution="popularity"
+                if self.loss == "sampled_softmax"
+                else "uniform",
+                seed=self.seed,
+            )
+        loader = pair_loader(
+            self._train,
+            n_users,
+            n_items,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            sampler=sampler,
+            n_negatives=self.n_negatives,
+        )
+        return loader, self._loss_fn(sampler)
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(
+            self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay
+        )
 
     def _loss_fn(self, sampler: NegativeSampler | None) -> Callable:
         kind = self.loss
