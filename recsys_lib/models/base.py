@@ -301,6 +301,10 @@ class PairScorer(RecommendMixin, nn.Module):
 
     def forward(self, user_ids, item_ids) -> torch.Tensor:
         """Logits of pairs: ``user_ids`` and ``item_ids`` int64 ``(B,)`` -> ``(B,)``."""
+        return self._pairs(*self._check_pairs(user_ids, item_ids))
+
+    def _check_pairs(self, user_ids, item_ids) -> tuple[torch.Tensor, torch.Tensor]:
+        """Checked int64 ``(B,)`` user and item ids of the same length."""
         users = check_ids(user_ids, self.n_users, "user_ids")
         items = check_ids(item_ids, self.n_items, "item_ids")
         if users.shape != items.shape:
@@ -308,7 +312,7 @@ class PairScorer(RecommendMixin, nn.Module):
                 f"user_ids has shape {tuple(users.shape)} but item_ids has shape "
                 f"{tuple(items.shape)}; give one user per item"
             )
-        return self._pairs(users, items)
+        return users, items
 
     def score(self, user_ids, items=None) -> torch.Tensor:
         """Logits of every item (or of ``items``) for some users, for inference.
@@ -449,9 +453,17 @@ def tied_item_logits(
 
 
 def tied_score_items(
-    hidden: torch.Tensor, weight: torch.Tensor, items: torch.Tensor, n_items: int
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    items: torch.Tensor,
+    n_items: int,
+    bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Dot products of ``hidden (N, d)`` with the embeddings of ``items``."""
+    """Dot products of ``hidden (N, d)`` with the embeddings of ``items``.
+
+    ``bias`` (``(n_items,)``, optional) is added per item, as Caser's output
+    layer does.
+    """
     items = check_ids(items, n_items, "items", dim=None)
     if (
         hidden.dim() != 2
@@ -464,5 +476,7 @@ def tied_score_items(
         )
     emb = weight[items]  # (N, d) or (N, K, d)
     if items.dim() == 1:
-        return (hidden * emb).sum(-1)  # (N,)
-    return (emb @ hidden.unsqueeze(-1)).squeeze(-1)  # (N, K)
+        out = (hidden * emb).sum(-1)  # (N,)
+    else:
+        out = (emb @ hidden.unsqueeze(-1)).squeeze(-1)  # (N, K)
+    return out if bias is None else out + bias[items]

@@ -186,13 +186,7 @@ class FeatureMLPRanker(PairScorer):
         self, user_ids, item_ids, user_feats=None, item_feats=None, context=None
     ) -> torch.Tensor:
         """Logits ``(B,)`` of ``(user, item)`` pairs; see the class docstring."""
-        users = check_ids(user_ids, self.n_users, "user_ids")
-        items = check_ids(item_ids, self.n_items, "item_ids")
-        if users.shape != items.shape:
-            raise ValueError(
-                f"user_ids has shape {tuple(users.shape)} but item_ids has shape "
-                f"{tuple(items.shape)}; give one user per item"
-            )
+        users, items = self._check_pairs(user_ids, item_ids)
         return self._logits(users, items, user_feats, item_feats, context)
 
     def _logits(self, users, items, user_feats, item_feats, context) -> torch.Tensor:

@@ -102,7 +102,21 @@ class _GroupMax:
         return np.maximum.reduceat(doc_scores[:, self.order], self.starts, axis=1)
 
 
-class BM25Matcher:
+class _Matcher:
+    """What both matchers do first in ``fit``: check and remember the bank."""
+
+    def _remember(self, texts, intents, intent_names) -> list[str]:
+        texts = check_texts(texts, allow_empty=True)
+        intents = list(intents)
+        if len(texts) != len(intents) or not texts:
+            raise ValueError("texts and intents must be non-empty and of equal length")
+        self._group = _GroupMax(intents, intent_names)
+        self.intents_ = self._group.intents_
+        self.texts_ = texts
+        return texts
+
+
+class BM25Matcher(_Matcher):
     """Match a question to the intent of its best BM25 hit among the known questions.
 
     ``bm25s`` (Lucene variant: ``idf = log(1 + (N - df + 0.5) / (df + 0.5))``,
@@ -123,13 +137,7 @@ class BM25Matcher:
             warnings.filterwarnings("ignore", message="IProgress not found")
             import bm25s
 
-        texts = check_texts(texts, allow_empty=True)
-        intents = list(intents)
-        if len(texts) != len(intents) or not texts:
-            raise ValueError("texts and intents must be non-empty and of equal length")
-        self._group = _GroupMax(intents, intent_names)
-        self.intents_ = self._group.intents_
-        self.texts_ = texts
+        texts = self._remember(texts, intents, intent_names)
         self._bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
         self._bm25.index([tokenize(t) for t in texts], show_progress=False)
         return self
@@ -167,7 +175,7 @@ class SentenceEncoder(MiniLMTextEncoder):
         load_minilm(device)  # checked, offline, shared
 
 
-class EmbeddingMatcher:
+class EmbeddingMatcher(_Matcher):
     """Match by cosine similarity of sentence embeddings to the known questions.
 
     ``encoder`` is anything with ``encode(list_of_str) -> (n, d)`` unit
@@ -186,13 +194,7 @@ class EmbeddingMatcher:
         return self.encoder.encode(check_texts(texts, allow_empty=True))
 
     def fit(self, texts, intents, intent_names=None) -> EmbeddingMatcher:
-        texts = check_texts(texts, allow_empty=True)
-        intents = list(intents)
-        if len(texts) != len(intents) or not texts:
-            raise ValueError("texts and intents must be non-empty and of equal length")
-        self._group = _GroupMax(intents, intent_names)
-        self.intents_ = self._group.intents_
-        self.texts_ = texts
+        texts = self._remember(texts, intents, intent_names)
         self._docs = self._embed(texts)
         return self
 
