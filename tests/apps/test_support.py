@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fakes import fake_images
 
 from recsys_lib.apps import support as S
 from recsys_lib.apps.support import (
@@ -34,14 +35,6 @@ from recsys_lib.apps.support import (
 from recsys_lib.data import generate_shop
 from recsys_lib.features import MiniLMTextEncoder
 from recsys_lib.features.text import minilm_model_path
-
-
-def fake_images(n_per_class=30, n_classes=10, seed=0):
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(n_classes), n_per_class)
-    template = rng.integers(0, 200, (n_classes, 28, 28))
-    images = template[labels] + rng.integers(0, 56, (labels.size, 28, 28))
-    return images.astype(np.uint8), labels
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+from fakes import fake_images
 import pandas as pd
 import pytest
 
@@ -27,13 +28,6 @@ from recsys_lib.data.shopsim import (
 from recsys_lib.data.shopsim.vocab import STYLE_AXES
 
 
-def fake_images(n_per_class=30, n_classes=10, seed=0):
-    """Small stand-in for Fashion-MNIST: a class template plus per-image noise."""
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(n_classes), n_per_class)
-    template = rng.integers(0, 200, (n_classes, 28, 28))
-    images = template[labels] + rng.integers(0, 56, (labels.size, 28, 28))
-    return images.astype(np.uint8), labels
 
 
 IMAGES, LABELS = fake_images()
