@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 data: $(STAMP)
-	$(PY) -m recsys_lib.datasets fetch
+	$(PY) -m recsys_lib.data fetch
 
 # MathJax is vendored from the npm registry so that formulas render offline.
 $(MATHJAX):

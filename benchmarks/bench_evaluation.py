@@ -4,7 +4,7 @@ Introduced in Chapter 3. Measures users per second for the whole pipeline --
 scoring, masking the train items, picking the top k and computing the
 metrics -- at two catalog sizes, for
 
-* ``recsys_lib``: :func:`recsys_lib.evaluation.evaluate_full` (batched
+* ``recsys_lib``: :func:`recsys_lib.eval.evaluate_full` (batched
   scoring, ``-inf`` masking and ``torch.topk``, vectorized metrics);
 * ``loop``: a per-user Python loop (score one user, mask, ``np.argsort`` the
   whole catalog, metrics with Python sets) -- the obvious implementation;
@@ -34,8 +34,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recsys_lib.evaluation import evaluate_full, interactions_to_csr  # noqa: E402
-from recsys_lib.metrics import latency_summary  # noqa: E402
+from recsys_lib.data import interactions_to_csr  # noqa: E402
+from recsys_lib.eval import (
+    evaluate_full,
+    latency_summary,  # noqa: E402
+)
 
 
 def make_data(

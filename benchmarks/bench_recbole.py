@@ -29,7 +29,7 @@ PyTorch versions.
 ``eval_args {split: {LS: valid_and_test}, order: TO, group_by: user, mode:
 full}`` sorts all interactions by timestamp with a *stable* sort and, per
 user, keeps the last one for test and the one before for validation; our
-:func:`recsys_lib.sequences.next_item_split` does the same (stable sort, ties
+:func:`recsys_lib.data.next_item_split` does the same (stable sort, ties
 keep the file order), so the targets agree for all users except a handful (5 of 943 for
 validation, 4 for test in our check) whose events share a timestamp and
 whose ties RecBole orders differently; the report prints the agreement.
@@ -177,10 +177,10 @@ def child_ours(a) -> dict:
 
     sys.path.insert(0, str(ROOT))
     from recsys_lib import set_seed
-    from recsys_lib.evaluation import evaluate_full
-    from recsys_lib.models import SASRec, SASRecConfig
-    from recsys_lib.preprocessing import map_ids
-    from recsys_lib.sequences import next_item_loss_fn, next_item_split
+    from recsys_lib.data import map_ids, next_item_split
+    from recsys_lib.eval import evaluate_full
+    from recsys_lib.models import SASRec, SASRecConfig, evaluate_next_item
+    from recsys_lib.models.losses import next_item_loss_fn
 
     torch.set_num_threads(a.threads)
     set_seed(a.seed, deterministic=False)
@@ -231,8 +231,8 @@ def child_ours(a) -> dict:
                 opt.step()
 
         def evaluate(part):
-            return split.evaluate(
-                model, part, a.max_len, k=10, mask_history=False
+            return evaluate_next_item(
+                split, model, part, a.max_len, k=10, mask_history=False
             )  # as RecBole does for sequential models
 
     else:  # BPR-MF

@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recsys_lib.shopsim import ShopConfig, generate_shop  # noqa: E402
+from recsys_lib.data import ShopConfig, generate_shop  # noqa: E402
 
 SIZES = {
     "tiny": lambda: ShopConfig.preset("tiny"),

@@ -1,6 +1,22 @@
 """recsys_lib: the tested library behind the book.
 
-Each module holds one idea and names the chapter that introduces it.
+Each module holds one idea and names the chapter that introduces it; the
+packages are layered (ARCHITECTURE.md in the repository):
+
+* :mod:`recsys_lib.data` -- data sets, cleaning, splits, loaders, ShopSim (Chapter 2);
+* :mod:`recsys_lib.eval` -- ranking metrics, protocols, intervals (Chapter 3);
+* :mod:`recsys_lib.recommender` -- the one protocol every model follows;
+* :mod:`recsys_lib.features` -- profiles, text/image/time-series encoders,
+  fusion (Chapters 4 and 5);
+* :mod:`recsys_lib.models` -- baselines and neural models, one per file
+  (Chapters 3 and 5-8); :mod:`recsys_lib.tuning` tunes any of them;
+* :mod:`recsys_lib.retrieval` -- candidates, indexes, merging, re-ranking and
+  the two-stage pipeline (Chapter 8);
+* :mod:`recsys_lib.apps` -- the application chapters (13 and 14).
+
+This top level holds what every chapter uses: column names and run modes
+(:mod:`.config`), seeds, devices and progress bars (:mod:`.utils`) and the
+training loop (:mod:`.training`, Chapter 1).
 """
 
 from .config import (

@@ -7,13 +7,37 @@ Two environment variables steer every notebook:
 * ``RECSYS_MODE`` -- ``"default"`` (small, about a minute per notebook on a
   2-core CPU) or ``"full"`` (the full-size run described in each chapter).
 * ``RECSYS_DATA_DIR`` -- where downloaded data sets are cached; defaults to
-  ``data/cache`` inside the repository.
+  ``data/cache`` inside the repository when the library runs from a checkout,
+  else to the user cache folder (``~/.cache/recsys-book`` on Linux).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+__all__ = [
+    "APP_NAME",
+    "CATEGORY_COL",
+    "DATA_DIR_ENV_VAR",
+    "EVENT_COL",
+    "ITEM_COL",
+    "LABEL_COL",
+    "MODES",
+    "MODE_ENV_VAR",
+    "PREDICTION_COL",
+    "PRICE_COL",
+    "RATING_COL",
+    "REPO_ROOT",
+    "SESSION_COL",
+    "TIMESTAMP_COL",
+    "USER_COL",
+    "by_mode",
+    "data_dir",
+    "default_data_dir",
+    "get_mode",
+    "is_full",
+]
 
 # ----------------------------------------------------------------- columns
 USER_COL = "user_id"
@@ -33,6 +57,8 @@ MODES = ("default", "full")
 
 DATA_DIR_ENV_VAR = "RECSYS_DATA_DIR"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: Name of the per-user cache folder of an installed copy (``platformdirs``).
+APP_NAME = "recsys-book"
 
 
 def get_mode() -> str:
@@ -69,22 +95,44 @@ def by_mode(default, full):
     return full if is_full() else default
 
 
+def default_data_dir() -> Path:
+    """Where data sets are cached when ``RECSYS_DATA_DIR`` is not set.
+
+    ``<repo>/data/cache`` when the library runs from a checkout of the
+    repository (the package sits next to ``pyproject.toml``, as with
+    ``pip install -e .``); otherwise the user cache folder of
+    ``platformdirs.user_cache_dir("recsys-book")`` (``~/.cache/recsys-book`` on
+    Linux), so an installed copy never writes into ``site-packages``.
+    """
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / "data" / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME))
+
+
 def data_dir(create: bool = True) -> Path:
     """Directory where data sets are cached.
 
-    ``RECSYS_DATA_DIR`` if set, else ``<repo>/data/cache``.
+    ``RECSYS_DATA_DIR`` if set, else :func:`default_data_dir`:
+    ``<repo>/data/cache`` in a checkout, the user cache folder otherwise.
 
     Args:
         create: make the directory if it does not exist.
 
     Raises:
-        ValueError: if ``RECSYS_DATA_DIR`` points at an existing file.
+        ValueError: if the chosen path is an existing file.
     """
     raw = os.environ.get(DATA_DIR_ENV_VAR, "").strip()
-    path = Path(raw).expanduser() if raw else REPO_ROOT / "data" / "cache"
+    path = Path(raw).expanduser() if raw else default_data_dir()
     if path.exists() and not path.is_dir():
+        if raw:
+            raise ValueError(
+                f"{DATA_DIR_ENV_VAR} points at a file, not a directory: {path}"
+            )
         raise ValueError(
-            f"{DATA_DIR_ENV_VAR} points at a file, not a directory: {path}"
+            f"the default data cache {path} is a file, not a directory; remove it "
+            f"or point {DATA_DIR_ENV_VAR} at a folder"
         )
     if create:
         path.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .checks import check_choice, check_int, check_number
 from .utils import progress_bar
+
+__all__ = ["History", "LossFn", "ValFn", "fit", "plot_history"]
 
 LossFn = Callable[[nn.Module, object], torch.Tensor]
 ValFn = Callable[[nn.Module], float]
@@ -106,19 +109,13 @@ def fit(
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if monitor not in ("min", "max"):
-        raise ValueError(f"monitor must be 'min' or 'max', got {monitor!r}")
+    epochs = check_int(epochs, "epochs", low=1)
+    check_choice(monitor, "monitor", ("min", "max"))
     if patience is not None:
         if val_fn is None:
             raise ValueError("patience (early stopping) needs a val_fn to monitor")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(
-                f"patience must be a positive int or None, got {patience!r}"
-            )
-    if min_delta < 0:
-        raise ValueError(f"min_delta must be >= 0, got {min_delta}")
+        patience = check_int(patience, "patience", low=1)
+    min_delta = check_number(min_delta, "min_delta", low=0.0)
 
     writer = None
     if log_dir is not None:

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.std import tqdm
 
 T = TypeVar("T")
@@ -168,3 +169,25 @@ class Timer:
 
     def __repr__(self) -> str:
         return f"Timer(seconds={self.seconds:.4f}, count={self.count})"
+
+
+class inference:  # noqa: N801 - used as a context manager, like torch.no_grad
+    """``with inference(model):`` -- eval mode and no_grad, previous mode restored.
+
+    Introduced in Chapter 1 ("Fixing the example model"): predictions are made
+    with dropout off and without autograd, and the model goes back to the mode
+    it was in.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def __enter__(self):
+        self.was_training = self.model.training
+        self.no_grad = torch.no_grad()
+        self.no_grad.__enter__()
+        self.model.eval()
+
+    def __exit__(self, *exc) -> None:
+        self.model.train(self.was_training)
+        self.no_grad.__exit__(*exc)

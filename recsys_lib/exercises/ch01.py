@@ -137,7 +137,7 @@ def solution_ex3(train, test):
 
 
 def context_ex3():
-    from ..synthetic import make_ratings
+    from ..data import make_ratings
 
     df = make_ratings(n_users=40, n_items=30, mean_ratings_per_user=8, seed=2).ratings
     return {"train": df.iloc[: len(df) * 4 // 5], "test": df.iloc[len(df) * 4 // 5 :]}

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ITEM_COL, TIMESTAMP_COL, USER_COL
-from ..preprocessing import QualityReport, k_core_filter
-from ..splits import leave_last_out
+from ..data import QualityReport, k_core_filter, leave_last_out
 from . import Exercise, NotYet, register
 
 

@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 
-from ..evaluation import bootstrap_ci
-from ..metrics import ranking_metrics
+from ..eval import bootstrap_ci, ranking_metrics
 from . import Exercise, NotYet, register
 
 

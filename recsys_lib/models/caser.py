@@ -29,11 +29,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import (
+from .base import (
     SequentialRecommender,
     check_fraction,
-    check_ids,
     check_positive_int,
+    tied_score_items,
 )
 
 __all__ = ["Caser", "CaserConfig"]
@@ -165,17 +165,10 @@ class Caser(SequentialRecommender):
 
     def score_items(self, hidden: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Logits of chosen items: ``hidden (N, 2d)``, ``items (N,)`` or ``(N, K)``."""
-        items = check_ids(items, self.n_items, "items", dim=None)
-        if (
-            hidden.dim() != 2
-            or items.dim() not in (1, 2)
-            or items.shape[0] != hidden.shape[0]
-        ):
-            raise ValueError(
-                f"hidden has shape {tuple(hidden.shape)} but items has shape "
-                f"{tuple(items.shape)}; expected (N, 2d) with (N,) or (N, K)"
-            )
-        w, b = self.out_emb(items), self.out_bias(items).squeeze(-1)
-        if items.dim() == 1:
-            return (hidden * w).sum(-1) + b  # (N,)
-        return (w @ hidden.unsqueeze(-1)).squeeze(-1) + b  # (N, K)
+        return tied_score_items(
+            hidden,
+            self.out_emb.weight,
+            items,
+            self.n_items,
+            bias=self.out_bias.weight.squeeze(1),
+        )

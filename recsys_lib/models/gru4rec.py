@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ._common import (
+from .base import (
     SequentialRecommender,
     check_fraction,
     check_positive_int,

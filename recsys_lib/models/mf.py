@@ -1,8 +1,8 @@
 """Matrix factorization for implicit feedback, with biases.
 
-Introduced in Chapter 6 ("The MLP ranker"): the model of
-:class:`recsys_lib.baselines.BPRMF` as a plain ``nn.Module``, so the chapter
-can train the same scorer with every loss of :mod:`recsys_lib.losses`
+Introduced in Chapter 6 ("The MLP ranker"): the model inside Chapter 3's
+:class:`recsys_lib.models.BPRMF` as a plain ``nn.Module``, so the chapter can
+train the same scorer with every loss of :mod:`recsys_lib.models.losses`
 (pointwise BCE, pairwise BPR, sampled softmax) and compare them.
 
 .. math:: s(u, i) = p_u^\\top q_i + b_i + b_u + b
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._common import PairScorer, check_positive_int
+from .base import PairScorer, check_positive_int
 
 __all__ = ["MF", "MFConfig"]
 
@@ -64,16 +64,33 @@ class MF(PairScorer):
     ``forward(user_ids (B,), item_ids (B,)) -> (B,)`` logits;
     ``score(user_ids (B,)) -> (B, n_items)`` logits over the catalog
     (inference: no_grad, eval mode).
+
+    Args:
+        cfg: the configuration.
+        generator: draw the initial factors (users, then items) from this
+            ``torch.Generator`` instead of the global one, which is then left
+            untouched (BPRMF seeds its model this way).
     """
 
-    def __init__(self, cfg: MFConfig) -> None:
+    def __init__(self, cfg: MFConfig, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.cfg = cfg
         self.n_users, self.n_items = cfg.n_users, cfg.n_items
-        self.user = nn.Embedding(cfg.n_users, cfg.dim)
-        self.item = nn.Embedding(cfg.n_items, cfg.dim)
-        nn.init.normal_(self.user.weight, 0.0, cfg.init_std)
-        nn.init.normal_(self.item.weight, 0.0, cfg.init_std)
+        if generator is None:
+            self.user = nn.Embedding(cfg.n_users, cfg.dim)
+            self.item = nn.Embedding(cfg.n_items, cfg.dim)
+            nn.init.normal_(self.user.weight, 0.0, cfg.init_std)
+            nn.init.normal_(self.item.weight, 0.0, cfg.init_std)
+        else:  # no default initialization: every draw comes from `generator`
+            self.user = nn.Embedding(
+                cfg.n_users, cfg.dim, _weight=torch.empty(cfg.n_users, cfg.dim)
+            )
+            self.item = nn.Embedding(
+                cfg.n_items, cfg.dim, _weight=torch.empty(cfg.n_items, cfg.dim)
+            )
+            with torch.no_grad():
+                self.user.weight.normal_(0.0, cfg.init_std, generator=generator)
+                self.item.weight.normal_(0.0, cfg.init_std, generator=generator)
         self.item_bias = (
             nn.Parameter(torch.zeros(cfg.n_items)) if cfg.item_bias else None
         )
@@ -99,3 +116,9 @@ class MF(PairScorer):
     def _all_items(self, users: torch.Tensor) -> torch.Tensor:
         dot = self.user(users) @ self.item.weight.T  # (B, n_items)
         return dot + self._bias(users, None)
+
+    def _softmax_logits(self, users: torch.Tensor) -> torch.Tensor:
+        # b_u and b cancel in a softmax over items: leaving them out gives the
+        # same loss, and no gradient (instead of rounding noise) to the user bias.
+        dot = self.user(users) @ self.item.weight.T  # (B, n_items)
+        return dot if self.item_bias is None else dot + self.item_bias

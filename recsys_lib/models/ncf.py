@@ -12,8 +12,8 @@ Introduced in Chapter 6 ("The MLP ranker").
   trained GMF and MLP models, the paper's recipe.
 
 The paper trains all three with BCE on each positive and 4 sampled negatives
-(:func:`recsys_lib.losses.sampled_bce_loss` with a
-:class:`~recsys_lib.losses.NegativeSampler`). Note Rendle et al. (2020):
+(:func:`recsys_lib.models.losses.sampled_bce_loss` with a
+:class:`~recsys_lib.data.NegativeSampler`). Note Rendle et al. (2020):
 a well-tuned dot product (:class:`recsys_lib.models.MF`) usually beats the
 MLP -- the chapter's exercise.
 """
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._common import PairScorer, check_fraction, check_positive_int
+from .base import PairScorer, check_fraction, check_positive_int
 
 __all__ = [
     "GMF",

@@ -9,13 +9,13 @@ The input of one ``(user, item)`` pair is the concatenation
 ``[user embedding; item embedding; user features; item features; context]``
 
 (any part can be switched off) fed to an MLP that returns one logit. Train it
-with :func:`recsys_lib.losses.bce_loss` on clicks / non-clicks, or with
-:func:`~recsys_lib.losses.bpr_loss` on (clicked, shown-but-skipped) pairs.
+with :func:`recsys_lib.models.losses.bce_loss` on clicks / non-clicks, or with
+:func:`~recsys_lib.models.losses.bpr_loss` on (clicked, shown-but-skipped) pairs.
 
 Feature vectors are passed with each call, or stored once with
 :meth:`FeatureMLPRanker.set_feature_tables` (one row per user / item) so that
 only ids need to be passed and :meth:`FeatureMLPRanker.score` can rank the
-whole catalog for :func:`recsys_lib.evaluation.evaluate_full`.
+whole catalog for :func:`recsys_lib.eval.evaluate_full`.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._common import (
+from .base import (
     PairScorer,
-    _Inference,
     check_fraction,
     check_ids,
     check_positive_int,
+    inference,
 )
 
 __all__ = ["FeatureMLPRanker", "RankerConfig"]
@@ -186,13 +186,7 @@ class FeatureMLPRanker(PairScorer):
         self, user_ids, item_ids, user_feats=None, item_feats=None, context=None
     ) -> torch.Tensor:
         """Logits ``(B,)`` of ``(user, item)`` pairs; see the class docstring."""
-        users = check_ids(user_ids, self.n_users, "user_ids")
-        items = check_ids(item_ids, self.n_items, "item_ids")
-        if users.shape != items.shape:
-            raise ValueError(
-                f"user_ids has shape {tuple(users.shape)} but item_ids has shape "
-                f"{tuple(items.shape)}; give one user per item"
-            )
+        users, items = self._check_pairs(user_ids, item_ids)
         return self._logits(users, items, user_feats, item_feats, context)
 
     def _logits(self, users, items, user_feats, item_feats, context) -> torch.Tensor:
@@ -256,25 +250,27 @@ class FeatureMLPRanker(PairScorer):
             ).squeeze(-1),
         )
 
-    def score(self, user_ids, context=None) -> torch.Tensor:
+    def score(self, user_ids, items=None, context=None) -> torch.Tensor:
         """Logits of every item ``(B, n_items)`` from the stored tables (inference).
 
         Args:
             user_ids: int ``(B,)``.
+            items: optional int ``(m,)`` item ids; ``None`` = the whole catalog.
             context: optional float ``(B, Fc)``, one context per user.
         """
         users = check_ids(user_ids, self.n_users, "user_ids")
         if context is None:
-            return super().score(users)
+            return super().score(users, items)
         context = self._check_feats(
             context, (users.numel(), self.cfg.context_dim), "context"
         )
         n = self.n_items
-        with _Inference(self):
+        with inference(self):
             out = []
-            items = torch.arange(n)
+            every_item = torch.arange(n)
             for b in range(users.numel()):
                 u = users[b].expand(n)  # (n_items,)
                 ctx = context[b].expand(n, -1)  # (n_items, Fc)
-                out.append(self._logits(u, items, None, None, ctx))
-            return torch.stack(out) if out else torch.empty(0, n)
+                out.append(self._logits(u, every_item, None, None, ctx))
+            scores = torch.stack(out) if out else torch.empty(0, n)
+        return self._select_items(scores, items)

@@ -8,7 +8,7 @@ blocks let position ``t`` look at items ``<= t`` only; the hidden state at
 ``t`` is scored against every item embedding (the same table as the input:
 tied weights) to predict item ``t + 1``. Training predicts the next item at
 *every* position of a sequence at once (see
-:class:`recsys_lib.sequences.NextItemBatches`), as the original does.
+:class:`recsys_lib.data.NextItemBatches`), as the original does.
 
 Attention is written out by hand, so :meth:`SASRec.attention_maps` can return
 the weights for the chapter's attention-map figures; training uses PyTorch's
@@ -32,12 +32,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import (
+from .base import (
     SequentialRecommender,
-    _Inference,
     check_fraction,
     check_positive_int,
     check_sequences,
+    inference,
     tied_item_logits,
     tied_score_items,
 )
@@ -298,7 +298,7 @@ class SASRec(SequentialRecommender):
         """
         seq = check_sequences(seq, self.n_items, self.max_len)
         maps = []
-        with _Inference(self):
+        with inference(self):
             x, allowed, keep = self._embed(seq)
             for block in self.blocks:
                 x, weights = block(x, allowed, keep, need_weights=True)
