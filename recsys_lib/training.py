@@ -13,20 +13,70 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from .checks import check_choice, check_int, check_number
 from .utils import progress_bar
 
-__all__ = ["History", "LossFn", "ValFn", "fit", "plot_history"]
+__all__ = [
+    "EpochCallback",
+    "History",
+    "LossFn",
+    "ValFn",
+    "epoch_callback",
+    "fit",
+    "plot_history",
+]
 
 LossFn = Callable[[nn.Module, object], torch.Tensor]
 ValFn = Callable[[nn.Module], float]
+#: ``callback(epoch, model, history) -> {name: value} | None``, after each epoch.
+EpochCallback = Callable[[int, nn.Module, "History"], Mapping[str, float] | None]
+
+# Callbacks that every fit() inside an ``epoch_callback`` block calls (Chapter 9).
+_ACTIVE_CALLBACKS: ContextVar[tuple[EpochCallback, ...]] = ContextVar(
+    "recsys_lib_epoch_callbacks", default=()
+)
+
+
+@contextmanager
+def epoch_callback(callback: EpochCallback) -> Iterator[None]:
+    """Call ``callback`` after every epoch of every :func:`fit` inside the block.
+
+    Introduced in Chapter 9 ("Model optimization"). A model whose own ``fit``
+    trains with :func:`fit` (``NeuralRecommender``, ``BPRMF``, a wrapper
+    around ``SASRec``) does not have to pass a callback through: inside the
+    block, each epoch ends with ``callback(epoch, model, history)``, exactly
+    like ``fit(..., on_epoch=callback)``. This is how a hyperparameter search
+    reports each epoch's validation value to Optuna and stops (prunes) a poor
+    trial early: the callback raises, and the exception ends training::
+
+        with epoch_callback(lambda epoch, model, history: print(history.val[-1])):
+            BPRMF(epochs=5).fit(train, n_users, n_items, valid=valid)
+
+    Blocks nest; the inner callback runs last.
+
+    Raises:
+        TypeError: if ``callback`` is not callable.
+    """
+    if not callable(callback):
+        raise TypeError(
+            "callback must be a function callback(epoch, model, history), got "
+            f"{type(callback).__name__}"
+        )
+    token = _ACTIVE_CALLBACKS.set((*_ACTIVE_CALLBACKS.get(), callback))
+    try:
+        yield
+    finally:
+        _ACTIVE_CALLBACKS.reset(token)
 
 
 @dataclass
@@ -41,6 +91,8 @@ class History:
             epoch without ``val_fn``).
         best_val: that value (``nan`` without ``val_fn``).
         stopped_early: whether early stopping ended training.
+        extra: per-epoch values returned by ``on_epoch`` callbacks, by name
+            (Chapter 9; e.g. a training-set NDCG next to the validation one).
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -49,6 +101,7 @@ class History:
     best_epoch: int = 0
     best_val: float = math.nan
     stopped_early: bool = False
+    extra: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def epochs(self) -> int:
@@ -70,6 +123,7 @@ def fit(
     log_dir: str | Path | None = None,
     show_progress: bool = True,
     desc: str = "train",
+    on_epoch: EpochCallback | None = None,
 ) -> History:
     """Train ``model`` for up to ``epochs`` epochs.
 
@@ -94,6 +148,14 @@ def fit(
             TensorBoard (needs the ``tensorboard`` package).
         show_progress: print a progress bar over epochs.
         desc: label of the progress bar.
+        on_epoch: ``on_epoch(epoch, model, history)`` after each epoch (after
+            the validation value is recorded, before the early-stopping
+            decision), in ``eval()`` mode under ``torch.no_grad()``. If it
+            returns ``{name: value}``, each value is appended to
+            ``history.extra[name]`` and written to TensorBoard as ``name``.
+            An exception raised by it (for example Optuna's ``TrialPruned``)
+            ends training and propagates. Callbacks registered with
+            :func:`epoch_callback` run after it. (Chapter 9.)
 
     Returns:
         A :class:`History`.
@@ -116,6 +178,12 @@ def fit(
             raise ValueError("patience (early stopping) needs a val_fn to monitor")
         patience = check_int(patience, "patience", low=1)
     min_delta = check_number(min_delta, "min_delta", low=0.0)
+    if on_epoch is not None and not callable(on_epoch):
+        raise TypeError(
+            "on_epoch must be a function on_epoch(epoch, model, history), got "
+            f"{type(on_epoch).__name__}"
+        )
+    callbacks = ((on_epoch,) if on_epoch is not None else ()) + _ACTIVE_CALLBACKS.get()
 
     writer = None
     if log_dir is not None:
@@ -177,6 +245,8 @@ def fit(
             else:
                 history.best_epoch = epoch
             history.epoch_seconds.append(time.perf_counter() - start)
+            if callbacks:
+                _run_callbacks(callbacks, epoch, model, history, writer)
             bar.update(1)
             if patience is not None and bad_epochs >= patience:
                 history.stopped_early = True
@@ -189,6 +259,28 @@ def fit(
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def _run_callbacks(callbacks, epoch: int, model: nn.Module, history: History, writer):
+    """Run the epoch callbacks in eval mode; record and log what they return."""
+    model.eval()
+    with torch.no_grad():
+        for callback in callbacks:
+            values = callback(epoch, model, history)
+            if values is None:
+                continue
+            if not isinstance(values, Mapping):
+                raise TypeError(
+                    "an epoch callback must return None or a dict {name: value}, got "
+                    f"{type(values).__name__}"
+                )
+            for name, value in values.items():
+                if isinstance(value, torch.Tensor | np.generic):
+                    value = value.item()  # a 0-d tensor or NumPy scalar
+                value = check_number(value, f"epoch callback value {name!r}")
+                history.extra.setdefault(str(name), []).append(value)
+                if writer is not None:
+                    writer.add_scalar(str(name), value, epoch)
 
 
 def plot_history(history: History, ax=None, val_label: str = "validation"):

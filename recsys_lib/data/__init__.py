@@ -13,8 +13,10 @@ every later chapter:
   did in a :class:`QualityReport`; :func:`map_ids` / :class:`IdMapper` turn
   raw IDs into row numbers; :mod:`.frames` holds the shared column checks.
 * **Splits** (:mod:`.splits`): :func:`random_split`, :func:`leave_last_out`,
-  :func:`temporal_split`, each returning a :class:`Split`; and Chapter 7's
-  next-item split of user sequences (:mod:`.sequences`).
+  :func:`temporal_split`, each returning a :class:`Split`; Chapter 7's
+  next-item split of user sequences (:mod:`.sequences`); and Chapter 9's
+  cross-validation folds (:mod:`.folds`): :func:`time_folds` (expanding or
+  rolling windows, never training on the future) and :func:`random_folds`.
 * **Interactions as matrices** (:mod:`.interactions`):
   :func:`interactions_to_csr` and friends, used by evaluation and models.
 * **Training data** (:mod:`.loaders`): PyTorch ``Dataset``/``DataLoader``
@@ -43,6 +45,7 @@ from .corrections import (
 from .fashion_mnist import FASHION_MNIST_CLASSES, FashionMNIST, load_fashion_mnist
 from .fetchers import FETCHERS, fetch
 from .fine_food import FINE_FOOD, FineFoodReviews, load_fine_food_reviews
+from .folds import WINDOWS, Fold, random_folds, time_folds
 from .ids import IdMapper, map_ids
 from .interactions import (
     exclusions_to_csr,
@@ -89,10 +92,12 @@ __all__ = [
     "FETCHERS",
     "FINE_FOOD",
     "ML100K_GENRES",
+    "WINDOWS",
     "BucketBatchSampler",
     "DatasetError",
     "FashionMNIST",
     "FineFoodReviews",
+    "Fold",
     "IdMapper",
     "MovieLens100K",
     "MovieLensLatestSmall",
@@ -135,12 +140,14 @@ __all__ = [
     "normalize_ratings",
     "pad_sequences",
     "pair_loader",
+    "random_folds",
     "random_split",
     "relevant_to_csr",
     "resize_rows",
     "seed_worker",
     "sort_by_time",
     "temporal_split",
+    "time_folds",
     "to_implicit",
     "validate_interactions",
 ]

@@ -1,7 +1,8 @@
 """Recommenders, one per file, all behind one interface.
 
 Introduced in Chapter 3 (the baselines), Chapter 6 (MF, NCF, the feature
-ranker, the losses) and Chapter 7 (GRU4Rec, Caser, SASRec).
+ranker, the losses), Chapter 7 (GRU4Rec, Caser, SASRec) and Chapter 9
+(ensembles).
 
 Every model follows the protocol of :mod:`recsys_lib.models.base`:
 ``fit(train, n_users, n_items)``, ``score(user_ids, items=None) -> (B,
@@ -24,6 +25,10 @@ retrievers and the serving code take any of them:
   :mod:`recsys_lib.data.sequences` batches with
   :func:`~recsys_lib.models.losses.next_item_loss_fn`;
   :class:`NextItemScorer` makes a trained one a scorer of users;
+* ensembles (Chapter 9) -- :class:`ScoreAverage` (per-user normalized
+  scores, :func:`normalize_scores`), :class:`ReciprocalRankFusion` and
+  :class:`StackedBlender` (weights learned on validation), each a scorer
+  over fitted members (:mod:`.ensemble`);
 * the two-tower retrieval model of Chapter 8 -- :class:`TwoTowerModel`,
   trained with :func:`train_two_tower` on the in-batch softmax
   (:mod:`.two_tower`), and Chapter 5's multimodal two-tower for cold items,
@@ -46,6 +51,13 @@ from .base import (
 from .bpr_mf import BPRMF
 from .caser import Caser, CaserConfig
 from .ease import EASE
+from .ensemble import (
+    NORMALIZATIONS,
+    ReciprocalRankFusion,
+    ScoreAverage,
+    StackedBlender,
+    normalize_scores,
+)
 from .gru4rec import GRU4Rec, GRU4RecConfig
 from .item_knn import ItemKNN
 from .losses import (
@@ -73,6 +85,7 @@ from .two_tower import (
 )
 
 __all__ = [
+    "NORMALIZATIONS",
     "BPRMF",
     "EASE",
     "GMF",
@@ -95,12 +108,15 @@ __all__ = [
     "NextItemScorer",
     "PairScorer",
     "RankerConfig",
+    "ReciprocalRankFusion",
     "Recommendations",
     "Recommender",
     "SASRec",
     "SASRecConfig",
+    "ScoreAverage",
     "Scorer",
     "SequentialRecommender",
+    "StackedBlender",
     "TwoTowerConfig",
     "TwoTowerModel",
     "TwoTowerRecommender",
@@ -112,6 +128,7 @@ __all__ = [
     "evaluate_next_item",
     "next_item_loss_fn",
     "next_item_scorer",
+    "normalize_scores",
     "sampled_bce_loss",
     "sampled_softmax_loss",
     "softmax_cross_entropy",

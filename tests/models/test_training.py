@@ -225,3 +225,91 @@ def test_progress_bar_shows_the_epoch_where_training_stopped(capsys):
     )
     last = capsys.readouterr().err.split("\r")[-1]
     assert "demo" in last and "3/10" in last
+
+
+# ---------------------------------------------------------------- epoch callbacks (Chapter 9)
+def _fit_linear(epochs=4, **kwargs):
+    x, y = _regression()
+    set_seed(0)
+    model = nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    return fit(
+        model,
+        _loader(x, y),
+        _mse,
+        opt,
+        epochs=epochs,
+        val_fn=lambda m: _mse(m, (x, y)).item(),
+        show_progress=False,
+        **kwargs,
+    )
+
+
+def test_on_epoch_records_extra_values_and_sees_eval_mode():
+    calls = []
+
+    def on_epoch(epoch, model, history):
+        calls.append((epoch, model.training, torch.is_grad_enabled(), len(history.val)))
+        return {"twice_val": 2 * history.val[-1], "tensor": torch.tensor(1.5)}
+
+    hist = _fit_linear(on_epoch=on_epoch)
+    assert calls == [(e, False, False, e) for e in range(1, 5)]
+    assert hist.extra["twice_val"] == pytest.approx([2 * v for v in hist.val])
+    assert hist.extra["tensor"] == [1.5] * 4
+    # the callback changes nothing else: same losses as without it
+    assert hist.train_loss == _fit_linear().train_loss
+
+
+def test_on_epoch_exception_stops_training():
+    class Stop(Exception):
+        pass
+
+    def stop_at_two(epoch, model, history):
+        if epoch == 2:
+            raise Stop("enough")
+
+    seen = []
+    with pytest.raises(Stop, match="enough"):
+        _fit_linear(on_epoch=lambda e, m, h: seen.append(e) or stop_at_two(e, m, h))
+    assert seen == [1, 2]
+
+
+def test_epoch_callback_context_reaches_inner_fits_and_nests():
+    from recsys_lib.training import epoch_callback
+
+    outer, inner = [], []
+    with epoch_callback(lambda e, m, h: outer.append(e)):
+        _fit_linear(epochs=2)
+        with epoch_callback(lambda e, m, h: inner.append(e)):
+            _fit_linear(epochs=3, on_epoch=lambda e, m, h: inner.append(-e))
+    _fit_linear(epochs=2)  # outside the block: no callback
+    assert outer == [1, 2, 1, 2, 3]
+    assert inner == [-1, 1, -2, 2, -3, 3]  # the explicit on_epoch first
+
+
+def test_bad_callbacks():
+    from recsys_lib.training import epoch_callback
+
+    with pytest.raises(TypeError, match="on_epoch must be a function"):
+        _fit_linear(on_epoch=3)
+    with pytest.raises(TypeError, match="callback must be a function"):
+        with epoch_callback("print"):
+            pass
+    with pytest.raises(TypeError, match="return None or a dict"):
+        _fit_linear(on_epoch=lambda e, m, h: [1.0])
+    with pytest.raises(ValueError, match="finite"):
+        _fit_linear(on_epoch=lambda e, m, h: {"bad": math.nan})
+
+
+def test_on_epoch_values_reach_tensorboard(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+
+    hist = _fit_linear(log_dir=tmp_path, on_epoch=lambda e, m, h: {"extra/e": e})
+    acc = EventAccumulator(str(tmp_path))
+    acc.Reload()
+    assert {"loss/train", "val", "extra/e"} <= set(acc.Tags()["scalars"])
+    assert [s.value for s in acc.Scalars("extra/e")] == [1.0, 2.0, 3.0, 4.0]
+    assert [s.value for s in acc.Scalars("val")] == pytest.approx(hist.val)

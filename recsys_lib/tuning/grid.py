@@ -1,4 +1,4 @@
-"""Hyperparameter tuning with the same budget and protocol for every model.
+"""Grid search with the same budget and protocol for every model.
 
 Introduced in Chapter 3 ("Measuring a recommender"). Comparing a tuned new
 model against untuned baselines is the most common flaw in published
@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from .checks import check_int, check_number
-from .eval.metrics import METRIC_NAMES
-from .eval.protocols import PROTOCOL_FULL, evaluate_full
-from .models.base import Recommender, check_interactions
+from ..checks import check_int, check_number
+from ..eval.metrics import METRIC_NAMES
+from ..eval.protocols import PROTOCOL_FULL, evaluate_full
+from ..models.base import Recommender, check_interactions
 
 __all__ = ["TuneResult", "tune"]
 
