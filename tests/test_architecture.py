@@ -97,6 +97,7 @@ PACKAGES = [
     "recsys_lib.features",
     "recsys_lib.models",
     "recsys_lib.retrieval",
+    "recsys_lib.tuning",
 ]
 
 
