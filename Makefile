@@ -14,7 +14,7 @@ MATHJAX     := book/_static/mathjax/tex-chtml.js
 # Same hash seed everywhere so that set iteration order never changes outputs.
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup data book test lint format unit nbtest portability lab execute site-check clean distclean
+.PHONY: help setup data browser book test lint format unit nbtest portability lab execute site-check clean distclean
 
 help:
 	@echo "make book     set up .venv, fetch data, build the site into _build/html"
@@ -22,6 +22,7 @@ help:
 	@echo "make lab      open JupyterLab on the notebooks"
 	@echo "make execute  re-run every notebook and store its outputs (NB=notebooks/01_*.ipynb for one)"
 	@echo "make data     fetch the data sets the notebooks need (cached under data/)"
+	@echo "make browser  install Chromium + ChromeDriver with apt if missing (Chapter 12 browser test)"
 	@echo "make lint / format / unit / nbtest   the parts of make test"
 	@echo "make portability   make test under other CPU settings, then a report of the checked tolerances"
 
@@ -34,6 +35,20 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# Chapter 12's browser test drives Debian's Chromium and ChromeDriver (no browser
+# download at run time). Installed with apt when missing and we are root (CI) or
+# have password-less sudo; otherwise the message says what to install.
+BROWSER_PKGS := chromium chromium-driver
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser: no apt-get here; install Chromium and ChromeDriver to run Chapter 12's browser test"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PKGS); \
+	elif sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PKGS); \
+	else echo "browser: run 'sudo apt-get install $(BROWSER_PKGS)' to run Chapter 12's browser test"; fi
 
 data: $(STAMP)
 	$(PY) -m recsys_lib.data fetch
@@ -76,7 +91,7 @@ nbtest: data
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  -p no:cacheprovider notebooks
 
-test: data lint unit nbtest
+test: data browser lint unit nbtest
 
 # Other machines, simulated: `make test` (lint, unit tests, every notebook) once per setting (another
 # vector kernel, thread count or BLAS kernel), each check logged, then a report of

@@ -41,6 +41,7 @@ with warnings.catch_warnings():
     from optuna.trial import TrialState
 
 from ..checks import check_choice, check_int, check_number
+from ..data.interactions import interactions_to_csr
 from ..eval.metrics import METRIC_NAMES
 from ..eval.protocols import evaluate_full
 from ..models.base import check_interactions
@@ -54,6 +55,7 @@ __all__ = [
     "Objective",
     "SearchStats",
     "best_trial",
+    "check_held_out",
     "create_study",
     "pruning_callback",
     "run_search",
@@ -69,6 +71,37 @@ _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 # ---------------------------------------------------------------- the objective
+def check_held_out(
+    parts: Mapping[str, pd.DataFrame], held_out: pd.DataFrame, n_users: int, n_items: int
+) -> None:
+    """Refuse data that share a (user, item) pair with ``held_out`` (the test set).
+
+    Introduced in Chapter 9. A search must be scored on validation data only;
+    a test pair in ``train`` leaks the answer into the model, and a test pair
+    in ``valid`` means the search is tuned on the test set.
+
+    Args:
+        parts: ``{name: interactions}`` the search uses (train, valid).
+        held_out: the interactions kept for the final evaluation.
+        n_users, n_items: id ranges.
+
+    Raises:
+        ValueError: naming the part and how many of its pairs are held out.
+    """
+    check_interactions(held_out, n_users, n_items, name="held_out")
+    test = interactions_to_csr(held_out, n_users, n_items, name="held_out")
+    test.data[:] = 1
+    for name, part in parts.items():
+        seen = interactions_to_csr(part, n_users, n_items, name=name)
+        shared = seen.multiply(test).nnz
+        if shared:
+            raise ValueError(
+                f"{name} shares {shared} (user, item) pairs with held_out (the test "
+                f"set): a search that sees test pairs is tuned on the test set; "
+                "score the search on validation data only"
+            )
+
+
 def pruning_callback(trial: optuna.Trial) -> Callable:
     """An epoch callback that reports validation values to ``trial`` and prunes.
 
@@ -116,6 +149,15 @@ class Objective:
         tie_tolerance: keep the fitted models of the trials within this much
             of the best value (see :meth:`model`), so :func:`best_trial` with
             the same tolerance finds its model without refitting.
+        held_out: interactions the search must never see (the test set).
+            If ``train`` or ``valid`` shares a (user, item) pair with them,
+            the objective refuses to be built: a search scored on the test
+            set would report a tuned, optimistic test number.
+
+    Raises:
+        TypeError, ValueError: for arguments of the wrong kind or range, a
+            parameter the factory does not take, or data that overlap
+            ``held_out``.
 
     Attributes:
         models: ``{trial number: fitted model}`` of the kept trials.
@@ -136,6 +178,7 @@ class Objective:
         fit_with_valid: bool | None = None,
         evaluate: Callable | None = None,
         tie_tolerance: float = 0.0,
+        held_out: pd.DataFrame | None = None,
     ) -> None:
         if not isinstance(space, SearchSpace):
             raise TypeError(f"space must be a SearchSpace, got {type(space).__name__}")
@@ -153,6 +196,10 @@ class Objective:
         self.fit_with_valid = None if fit_with_valid is None else bool(fit_with_valid)
         self.tie_tolerance = check_number(tie_tolerance, "tie_tolerance", low=0.0)
         check_interactions(valid, self.n_users, self.n_items, name="valid")
+        if held_out is not None:
+            check_held_out(
+                {"train": train, "valid": valid}, held_out, self.n_users, self.n_items
+            )
         self.train, self.valid = train, valid
         self.models: dict[int, object] = {}
         self._values: dict[int, float] = {}
