@@ -72,7 +72,10 @@ _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 # ---------------------------------------------------------------- the objective
 def check_held_out(
-    parts: Mapping[str, pd.DataFrame], held_out: pd.DataFrame, n_users: int, n_items: int
+    parts: Mapping[str, pd.DataFrame],
+    held_out: pd.DataFrame,
+    n_users: int,
+    n_items: int,
 ) -> None:
     """Refuse data that share a (user, item) pair with ``held_out`` (the test set).
 

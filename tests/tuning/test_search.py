@@ -15,6 +15,7 @@ from recsys_lib.tuning import (
     Objective,
     SearchSpace,
     best_trial,
+    check_held_out,
     create_study,
     pruning_callback,
     run_search,
@@ -69,6 +70,20 @@ def test_objective_scores_validation_only_and_keeps_models(split):
     s3 = create_study("random", seed=0)
     run_search(s3, constant, 1, show_progress=False)
     assert s3.best_value == 0.5 and s2.best_value != study.trials[0].value
+
+
+def test_objective_refuses_to_be_tuned_on_the_test_set(split):
+    train, rest = split
+    valid, test = rest.iloc[::2], rest.iloc[1::2]
+    Objective(EASE, EASE_SPACE, train, valid, N_USERS, N_ITEMS, held_out=test)  # fine
+    with pytest.raises(ValueError, match=r"valid shares \d+ \(user, item\) pairs"):
+        Objective(EASE, EASE_SPACE, train, test, N_USERS, N_ITEMS, held_out=test)
+    with pytest.raises(ValueError, match="train shares 2 "):
+        check_held_out(
+            {"train": train}, train.iloc[:2], N_USERS, N_ITEMS
+        )  # a leak into training is caught as well
+    with pytest.raises(ValueError, match="held_out"):
+        check_held_out({"train": train}, test.assign(item_id=N_ITEMS), N_USERS, N_ITEMS)
 
 
 def test_objective_checks_its_inputs(split):
