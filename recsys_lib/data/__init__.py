@@ -70,6 +70,7 @@ from .movielens import (
     load_movielens_100k,
     load_movielens_latest_small,
 )
+from .open_bandit import OPEN_BANDIT, OpenBanditSample, load_open_bandit
 from .report import QualityReport, QualityStep
 from .sequences import (
     NextItemBatch,
@@ -92,6 +93,7 @@ __all__ = [
     "FETCHERS",
     "FINE_FOOD",
     "ML100K_GENRES",
+    "OPEN_BANDIT",
     "WINDOWS",
     "BucketBatchSampler",
     "DatasetError",
@@ -106,6 +108,7 @@ __all__ = [
     "NextItemBatches",
     "NextItemDataset",
     "NextItemSplit",
+    "OpenBanditSample",
     "PairDataset",
     "QualityReport",
     "QualityStep",
@@ -133,6 +136,7 @@ __all__ = [
     "load_fine_food_reviews",
     "load_movielens_100k",
     "load_movielens_latest_small",
+    "load_open_bandit",
     "make_ratings",
     "map_ids",
     "next_item_split",

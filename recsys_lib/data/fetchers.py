@@ -19,6 +19,7 @@ from .movielens import (
     load_movielens_100k,
     load_movielens_latest_small,
 )
+from .open_bandit import OPEN_BANDIT, load_open_bandit
 
 _log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ FETCHERS: dict[str, Callable[[], Any]] = {
     FASHION_MNIST: load_fashion_mnist,
     ML_LATEST_SMALL: load_movielens_latest_small,
     FINE_FOOD: load_fine_food_reviews,
+    OPEN_BANDIT: load_open_bandit,
 }
 
 

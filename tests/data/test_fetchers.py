@@ -19,6 +19,7 @@ def test_fetch_registry_and_cli(monkeypatch, capsys):
         "fashion-mnist",
         "movielens-latest-small",
         "amazon-fine-food",
+        "open-bandit",
     }
     fetched = []
     monkeypatch.setitem(data.FETCHERS, "movielens-100k", lambda: fetched.append("ml"))
