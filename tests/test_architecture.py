@@ -96,6 +96,7 @@ PACKAGES = [
     "recsys_lib.eval",
     "recsys_lib.features",
     "recsys_lib.models",
+    "recsys_lib.online",
     "recsys_lib.retrieval",
     "recsys_lib.tuning",
 ]
