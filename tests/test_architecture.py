@@ -98,6 +98,8 @@ PACKAGES = [
     "recsys_lib.models",
     "recsys_lib.online",
     "recsys_lib.retrieval",
+    "recsys_lib.serving",
+    "recsys_lib.trust",
     "recsys_lib.tuning",
 ]
 
