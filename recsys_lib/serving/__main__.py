@@ -10,6 +10,21 @@ from __future__ import annotations
 import argparse
 
 
+def _exit_with_parent(pid: int) -> None:
+    """Stop this server when the process that started it is gone."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != pid:  # re-parented: the starter has exited
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m recsys_lib.serving", description=__doc__.splitlines()[0]
@@ -24,7 +39,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-impressions", action="store_true", help="do not log served lists"
     )
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        default=None,
+        help="exit when this process ends (no orphaned server)",
+    )
     args = parser.parse_args(argv)
+    if args.parent_pid is not None:
+        _exit_with_parent(args.parent_pid)
 
     import torch
     import uvicorn

@@ -124,7 +124,8 @@ def serve_in_process(
 
     Introduced in Chapter 12. The child process loads the bundle safely,
     opens the event store at ``db_path``, serves on ``127.0.0.1`` and is
-    terminated (then killed, if it does not stop) when the block ends.
+    terminated (then killed, if it does not stop) when the block ends; if
+    this process dies first, the server notices within a second and exits.
 
     Args:
         bundle: folder written by :func:`~recsys_lib.serving.save_service`.
@@ -152,6 +153,8 @@ def serve_in_process(
         str(port),
         "--threads",
         str(threads),
+        "--parent-pid",
+        str(os.getpid()),
         *extra_args,
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
