@@ -41,8 +41,10 @@ class SegmentPopular(Estimator):
     Introduced in Chapter 11. The score of item ``i`` for a user of segment
     ``s`` is ``(c_si + shrinkage * p_i) / (n_s + shrinkage)`` with ``c_si``
     the number of users of ``s`` who interacted with ``i``, ``n_s`` the
-    segment's number of users and ``p_i`` the share of all users who
-    interacted with ``i``: a small segment falls back on overall popularity.
+    segment's number of users with at least one interaction and ``p_i`` the
+    share of all such users who interacted with ``i``: a small segment falls
+    back on overall popularity. Users without interactions (the new users
+    themselves) are not counted.
 
     Args:
         segments: int array ``(n_users,)``, the segment of every user
@@ -62,13 +64,16 @@ class SegmentPopular(Estimator):
                 "give one segment per user"
             )
         n_seg = int(self.segments.max()) + 1 if self.segments.size else 0
+        # Only users with at least one interaction count: new users (empty
+        # rows) would dilute their segment's popularity.
+        active = (X.getnnz(axis=1) > 0).astype(np.float64)
         onehot = sp.csr_matrix(
-            (np.ones(X.shape[0]), (self.segments, np.arange(X.shape[0]))),
+            (active, (self.segments, np.arange(X.shape[0]))),
             shape=(n_seg, X.shape[0]),
         )
         counts = np.asarray((onehot @ X).todense())  # (n_seg, n_items)
-        sizes = np.asarray(onehot.sum(axis=1)).ravel()  # (n_seg,)
-        share = np.asarray(X.sum(axis=0)).ravel() / max(X.shape[0], 1)  # (n_items,)
+        sizes = np.asarray(onehot.sum(axis=1)).ravel()  # active users per segment
+        share = np.asarray(X.sum(axis=0)).ravel() / max(active.sum(), 1.0)
         self.segment_scores = (counts + self.shrinkage * share) / (
             sizes[:, None] + self.shrinkage + 1e-12
         )

@@ -19,6 +19,7 @@ random. :func:`deletion_test` (features) and :func:`remove_from_sequences`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -150,7 +151,12 @@ def attribute(
     Returns:
         float ``(B, D)`` attributions (no gradient attached).
     """
-    from captum.attr import InputXGradient, IntegratedGradients  # heavy import
+    with warnings.catch_warnings():
+        # Captum imports ``tqdm.auto``, which warns on stderr in a Jupyter kernel
+        # without ipywidgets; the book's progress bars are plain text, so the
+        # warning is noise (and nbval counts any stderr as a failed cell).
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from captum.attr import InputXGradient, IntegratedGradients  # heavy import
 
     method = check_choice(method, "method", ATTRIBUTION_METHODS, where="attribute")
     n_steps = check_int(n_steps, "n_steps", low=2, where="attribute")

@@ -31,6 +31,10 @@ def test_segment_popular_prefers_the_segments_items_and_shrinks_small_segments()
         SegmentPopular(seg, shrinkage=1e6).fit(train, 4, 3).score(np.array([0])).numpy()
     )
     np.testing.assert_allclose(big[0], [0.5, 0.5, 0.25], atol=1e-4)  # overall shares
+    # a new user (no rows) does not dilute the segment: user 4 is in segment 0
+    seg5 = np.array([0, 0, 1, 1, 0])
+    s5 = SegmentPopular(seg5, shrinkage=0.0).fit(train, 5, 3).score(np.array([4]))
+    np.testing.assert_allclose(s5.numpy()[0], [1.0, 0.0, 0.0], atol=1e-6)
 
 
 def test_segment_popular_bad_input():
