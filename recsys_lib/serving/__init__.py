@@ -20,7 +20,9 @@ earlier chapters become a service that a shop page can call:
 * :mod:`.export` -- :func:`export_ranker`: the ranker as ONNX or a
   ``torch.export`` program;
 * :mod:`.browser` -- :func:`visit_shop_page`: the demo page in headless
-  Chromium (Selenium), for tests and the chapter's screenshot.
+  Chromium (Selenium), for tests and the chapter's screenshot;
+* :mod:`.distributed` -- :func:`train_ranker_ddp`: the ranker trained with
+  DistributedDataParallel, a ``torchrun`` script (gloo, CPU).
 
 This package sits at the top of the library: it uses data, models and
 retrieval; nothing in the library imports it.
@@ -37,6 +39,7 @@ from .browser import (
     headless_chromium,
     visit_shop_page,
 )
+from .distributed import save_training_data, train_ranker_ddp
 from .export import (
     EXPORT_FORMATS,
     ExportedRanker,
@@ -107,7 +110,9 @@ __all__ = [
     "png_bytes",
     "run_load_test",
     "save_service",
+    "save_training_data",
     "serve_in_process",
     "serve_in_thread",
+    "train_ranker_ddp",
     "wait_until_healthy",
 ]
