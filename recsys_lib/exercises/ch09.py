@@ -103,12 +103,18 @@ def check_ex2(answer):
     raise NotYet("sum 1 / (60 + rank) over the three models")
 
 
+def solution_ex2():
+    k = 60
+    ranks = [1, 4, 10]  # EASE, BPR-MF, SASRec; ranks start at 1
+    return sum(1 / (k + r) for r in ranks)
+
+
 register(
     Exercise(
         id="ch09.ex2",
         title="reciprocal rank fusion by hand",
         check=check_ex2,
-        solution=lambda: 1 / (60 + 1) + 1 / (60 + 4) + 1 / (60 + 10),
+        solution=solution_ex2,
         wrong_answers=(
             lambda: 1 + 1 / 4 + 1 / 10,
             lambda: 1 / 60 + 1 / 63 + 1 / 69,
