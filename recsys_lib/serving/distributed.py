@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -105,8 +106,9 @@ def train_ranker_ddp(
     """Train the ranker in this process group; return the curve (on every rank).
 
     Introduced in Chapter 12. Called in each process started by ``torchrun``
-    (the process group is initialised from its environment; without
-    ``torchrun`` it runs as a group of one). Every rank draws the same
+    (the process group is initialised from its environment, gloo backend,
+    5-minute timeout); without ``torchrun`` it is one process and trains the
+    plain model, which is what DDP with one process computes. Every rank draws the same
     permutation per epoch, cuts it into global batches (the last, incomplete
     one is dropped so that every process has the same number of examples) and
     trains on rows ``rank, rank + P, ...`` of each batch.
@@ -126,16 +128,16 @@ def train_ranker_ddp(
     epochs = check_int(epochs, "epochs", low=1)
     global_batch = check_int(global_batch, "global_batch", low=1)
     lr = check_number(lr, "lr", low=0.0, low_open=True)
-    started_here = not dist.is_initialized()
+    # torchrun sets RANK; a plain `python` run (or a notebook) is one process and
+    # needs no process group: DDP with one process is the plain model.
+    distributed = dist.is_initialized() or "RANK" in os.environ
+    started_here = distributed and not dist.is_initialized()
     if started_here:
-        if "RANK" in os.environ:  # started by torchrun: it set the environment
-            dist.init_process_group("gloo")
-        else:  # a plain `python` run (or a notebook): a group of one on loopback
-            dist.init_process_group(
-                "gloo", init_method=f"tcp://127.0.0.1:{_port()}", rank=0, world_size=1
-            )
+        dist.init_process_group("gloo", timeout=timedelta(minutes=5))
     try:
-        rank, world = dist.get_rank(), dist.get_world_size()
+        rank, world = (
+            (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+        )
         if global_batch % world:
             raise ValueError(
                 f"global_batch={global_batch} cannot be shared evenly by {world} processes"
@@ -151,27 +153,29 @@ def train_ranker_ddp(
         model = FeatureMLPRanker(cfg).set_feature_tables(
             data["user_table"], data["item_table"]
         )
-        ddp = DistributedDataParallel(model)
-        opt = torch.optim.Adam(ddp.parameters(), lr=lr)
+        net = DistributedDataParallel(model) if distributed else model
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
         gen = torch.Generator().manual_seed(seed)  # the same order on every rank
         curve, seconds = [], []
         for _ in range(epochs):
-            dist.barrier()
+            if distributed:
+                dist.barrier()
             t0 = time.perf_counter()
             perm = torch.randperm(n, generator=gen)
             total = torch.zeros(1, dtype=torch.float64)
-            ddp.train()
+            net.train()
             for s in range(steps):
                 local = perm[s * global_batch : (s + 1) * global_batch][rank::world]
                 opt.zero_grad()
                 loss = bce_loss(
-                    ddp(data["users"][local], data["items"][local]),
+                    net(data["users"][local], data["items"][local]),
                     data["labels"][local],
                 )
                 loss.backward()  # DDP averages the gradients of all ranks here
                 opt.step()
                 total += loss.detach().double()
-            dist.all_reduce(total)  # sum over ranks of the local means
+            if distributed:
+                dist.all_reduce(total)  # sum over ranks of the local means
             curve.append(float(total) / world / steps)
             seconds.append(time.perf_counter() - t0)
         return {
@@ -183,14 +187,6 @@ def train_ranker_ddp(
     finally:
         if started_here:
             dist.destroy_process_group()
-
-
-def _port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main(argv: list[str] | None = None) -> None:

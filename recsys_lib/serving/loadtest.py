@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import httpx
 import numpy as np
@@ -66,6 +67,8 @@ class LoadTestResult:
         n_items: int ``(n,)`` products in each answer.
         stage_ms: ``(n, stages)`` server-side milliseconds per stage.
         stopped_by_time: True if ``max_seconds`` ended the run.
+        failures: ``{kind: count}`` of failed requests, e.g.
+            ``{"ReadTimeout": 2, "status 500": 1}`` (empty if all succeeded).
     """
 
     concurrency: int
@@ -75,6 +78,7 @@ class LoadTestResult:
     n_items: np.ndarray
     stage_ms: pd.DataFrame
     stopped_by_time: bool
+    failures: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_requests(self) -> int:
@@ -114,6 +118,7 @@ async def _run(base_url, users, concurrency, n_requests, k, max_seconds, timeout
     status = np.zeros(n_requests, dtype=np.int64)
     n_items = np.zeros(n_requests, dtype=np.int64)
     stages = np.full((n_requests, len(SERVER_STAGES)), np.nan)
+    failures: Counter = Counter()
     counter = iter(range(n_requests))
     done = [0]
     limits = httpx.Limits(
@@ -131,10 +136,13 @@ async def _run(base_url, users, concurrency, n_requests, k, max_seconds, timeout
                 r = await http.get(
                     "/recommend", params={"user_id": int(users[n]), "k": k}
                 )
-            except httpx.HTTPError:
+            except httpx.HTTPError as err:
                 status[n] = 0
+                failures[type(err).__name__] += 1
             else:
                 status[n] = r.status_code
+                if r.status_code != 200:
+                    failures[f"status {r.status_code}"] += 1
                 if r.status_code == 200:
                     timing = parse_server_timing(r.headers.get("server-timing", ""))
                     stages[n] = [timing.get(s, np.nan) for s in SERVER_STAGES]
@@ -155,6 +163,7 @@ async def _run(base_url, users, concurrency, n_requests, k, max_seconds, timeout
         n_items[sent],
         stages[sent],
         not sent.all(),
+        dict(failures),
     )
 
 
@@ -223,7 +232,7 @@ def run_load_test(
     thread.join()
     if "error" in box:
         raise box["error"]
-    wall, latency, status, n_items, stages, by_time = box["out"]
+    wall, latency, status, n_items, stages, by_time, failures = box["out"]
     return LoadTestResult(
         concurrency=concurrency,
         wall_s=wall,
@@ -232,6 +241,7 @@ def run_load_test(
         n_items=n_items,
         stage_ms=pd.DataFrame(stages, columns=list(SERVER_STAGES)),
         stopped_by_time=by_time,
+        failures=failures,
     )
 
 

@@ -22,6 +22,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -65,7 +66,7 @@ def wait_until_healthy(base_url: str, timeout_s: float = 60.0, proc=None) -> dic
     last = None
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
+            out = _output_of(proc)
             raise RuntimeError(
                 f"the server process exited with code {proc.returncode} before it "
                 f"was healthy; its output ends with:\n{out[-2000:]}"
@@ -81,6 +82,16 @@ def wait_until_healthy(base_url: str, timeout_s: float = 60.0, proc=None) -> dic
     raise TimeoutError(
         f"{base_url}/health did not answer within {timeout_s} s ({last})"
     )
+
+
+def _output_of(proc) -> str:
+    """What a server process wrote so far (its log file), for error messages."""
+    log = getattr(proc, "log_file", None)
+    if log is None:
+        return ""
+    log.flush()
+    log.seek(0)
+    return log.read().decode("utf-8", errors="replace")
 
 
 @contextlib.contextmanager
@@ -158,9 +169,11 @@ def serve_in_process(
         *extra_args,
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
+    # The server's output goes to a temporary file, not a pipe: a pipe nobody
+    # reads fills up (64 KB) and then blocks the server in the middle of a request.
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc.log_file = log
     url = f"http://{LOOPBACK}:{port}"
     try:
         wait_until_healthy(url, timeout_s, proc=proc)
@@ -172,5 +185,4 @@ def serve_in_process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        log.close()

@@ -44,6 +44,7 @@ def test_load_test_against_a_thread_server(tmp_path):
             ]
         for r in results:
             assert r.n_requests == 40 and r.n_ok == 40 and not r.stopped_by_time
+            assert r.failures == {}
             assert (r.n_items == 5).all()
             assert r.throughput > 0
             pct = r.percentiles()
@@ -71,6 +72,7 @@ def test_load_test_bounds_and_checks():
         f"http://127.0.0.1:{free_port()}", [1], concurrency=2, n_requests=4
     )
     assert r.n_ok == 0 and (r.status == 0).all()
+    assert sum(r.failures.values()) == 4 and "ConnectError" in r.failures
 
 
 def test_server_process_loads_a_bundle_and_stops(tmp_path):
@@ -95,3 +97,11 @@ def test_thread_server_shuts_down_after_an_error(tmp_path):
             with serve_in_thread(app):
                 raise RuntimeError("boom")
     assert threading.active_count() == before
+
+
+def test_server_process_that_cannot_start_says_why(tmp_path):
+    folder = save_service(tiny_service(), tmp_path / "bundle")
+    (folder / "arrays.npz").write_bytes(b"not the saved arrays")
+    with pytest.raises(RuntimeError, match="arrays.npz does not match the manifest"):
+        with serve_in_process(folder, tmp_path / "e.db"):
+            pass
