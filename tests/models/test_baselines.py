@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fakes import implicit_split
 
-from recsys_lib.config import ITEM_COL, RATING_COL, USER_COL
-from recsys_lib.data.synthetic import make_ratings
+from recsys_lib.config import ITEM_COL, USER_COL
 from recsys_lib.eval import evaluate_full
 from recsys_lib.models import BPRMF, EASE, MF, ItemKNN, MostPopular
 
@@ -13,19 +13,7 @@ N_USERS, N_ITEMS = 400, 200
 
 @pytest.fixture(scope="module")
 def split():
-    """Implicit feedback (rating >= 4) from the synthetic table, random 80/20 split."""
-    data = make_ratings(
-        n_users=N_USERS,
-        n_items=N_ITEMS,
-        mean_ratings_per_user=60,
-        noise_std=0.3,
-        seed=0,
-    )
-    positives = data.ratings[data.ratings[RATING_COL] >= 4][
-        [USER_COL, ITEM_COL, RATING_COL]
-    ]
-    held_out = np.random.default_rng(0).random(len(positives)) < 0.2
-    return positives[~held_out], positives[held_out]
+    return implicit_split(N_USERS, N_ITEMS)
 
 
 def ndcg(model, split):

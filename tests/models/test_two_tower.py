@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fakes import build_two_tower, cluster_log
 
 from recsys_lib.models.two_tower import (
     TwoTowerConfig,
@@ -18,32 +19,6 @@ from recsys_lib.models.two_tower import (
 from recsys_lib.retrieval import TwoTowerRetriever
 
 from .contract import check_scorer
-
-
-def cluster_log(n_users=40, n_items=24, per_user=8, seed=0):
-    """Users of group g interact with the items of group g only (3 groups)."""
-    rng = np.random.default_rng(seed)
-    g = np.arange(n_users) % 3
-    size = n_items // 3
-    items = g[:, None] * size + rng.integers(0, size, (n_users, per_user))
-    return pd.DataFrame(
-        {
-            "user_id": np.repeat(np.arange(n_users), per_user),
-            "item_id": items.ravel(),
-            "timestamp": np.tile(np.arange(per_user), n_users),
-        }
-    )
-
-
-def build_two_tower(n_users=40, n_items=24, **overrides):
-    torch.manual_seed(0)
-    cfg = TwoTowerConfig.tiny(n_users, n_items, **overrides)
-    g = torch.Generator().manual_seed(1)
-    return TwoTowerModel(
-        cfg,
-        user_features=torch.randn(n_users, cfg.user_feat_dim, generator=g),
-        item_features=torch.randn(n_items, cfg.item_feat_dim, generator=g),
-    )
 
 
 def test_two_tower_training_decreases_loss_is_deterministic_and_retrieves_the_group():

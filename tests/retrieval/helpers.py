@@ -2,9 +2,7 @@
 
 import numpy as np
 import pandas as pd
-import torch
 
-from recsys_lib.models.two_tower import TwoTowerConfig, TwoTowerModel
 from recsys_lib.retrieval import PopularityRetriever
 
 
@@ -34,30 +32,3 @@ def pop_retriever(order, name="popularity"):
     pop = np.empty(order.size)
     pop[order] = np.arange(order.size, 0, -1)
     return PopularityRetriever(pop, name=name)
-
-
-def cluster_log(n_users=40, n_items=24, per_user=8, seed=0):
-    """Users of group g interact with the items of group g only (3 groups)."""
-    rng = np.random.default_rng(seed)
-    g = np.arange(n_users) % 3
-    size = n_items // 3
-    items = g[:, None] * size + rng.integers(0, size, (n_users, per_user))
-    return pd.DataFrame(
-        {
-            "user_id": np.repeat(np.arange(n_users), per_user),
-            "item_id": items.ravel(),
-            "timestamp": np.tile(np.arange(per_user), n_users),
-        }
-    )
-
-
-def build_two_tower(n_users=40, n_items=24, **overrides):
-    """A tiny two-tower model with seeded weights and feature tables."""
-    torch.manual_seed(0)
-    cfg = TwoTowerConfig.tiny(n_users, n_items, **overrides)
-    g = torch.Generator().manual_seed(1)
-    return TwoTowerModel(
-        cfg,
-        user_features=torch.randn(n_users, cfg.user_feat_dim, generator=g),
-        item_features=torch.randn(n_items, cfg.item_feat_dim, generator=g),
-    )

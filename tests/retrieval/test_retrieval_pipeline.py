@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from fakes import build_two_tower, cluster_log
 
 from recsys_lib.models import EASE, MF, MFConfig
 from recsys_lib.retrieval import (
@@ -17,7 +18,7 @@ from recsys_lib.retrieval import (
     two_stage_recommend,
 )
 
-from .helpers import build_two_tower, cluster_log, interactions, pop_retriever
+from .helpers import interactions, pop_retriever
 
 
 class ItemIdRanker:

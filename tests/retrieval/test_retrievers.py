@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fakes import build_two_tower, cluster_log
 
 from recsys_lib.eval import full_ranking_topk
 from recsys_lib.models import (
@@ -29,7 +30,7 @@ from recsys_lib.retrieval import (
     train_two_tower,
 )
 
-from .helpers import build_two_tower, cluster_log, clustered, interactions
+from .helpers import clustered, interactions
 
 
 def test_mf_retriever_returns_the_models_top_k_with_train_masked():

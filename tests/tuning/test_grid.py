@@ -1,10 +1,8 @@
 import functools
 
-import numpy as np
 import pytest
+from fakes import implicit_split
 
-from recsys_lib.config import ITEM_COL, RATING_COL, USER_COL
-from recsys_lib.data.synthetic import make_ratings
 from recsys_lib.eval import PROTOCOL_FULL, evaluate_full
 from recsys_lib.models import EASE, MF, ItemKNN, MFConfig, NeuralRecommender
 from recsys_lib.tuning import TuneResult, tune
@@ -14,19 +12,7 @@ N_USERS, N_ITEMS = 400, 200
 
 @pytest.fixture(scope="module")
 def split():
-    """Implicit feedback (rating >= 4) from the synthetic table, random 80/20 split."""
-    data = make_ratings(
-        n_users=N_USERS,
-        n_items=N_ITEMS,
-        mean_ratings_per_user=60,
-        noise_std=0.3,
-        seed=0,
-    )
-    positives = data.ratings[data.ratings[RATING_COL] >= 4][
-        [USER_COL, ITEM_COL, RATING_COL]
-    ]
-    held_out = np.random.default_rng(0).random(len(positives)) < 0.2
-    return positives[~held_out], positives[held_out]
+    return implicit_split(N_USERS, N_ITEMS)
 
 
 def ndcg(model, split):
