@@ -107,13 +107,11 @@ def _same_shape(**arrays) -> None:
 def _log_arrays(rewards, target_probability, logging_propensity):
     r = _array(rewards, "rewards")
     p1 = _array(target_probability, "target_probability", low=0.0, high=1.0)
-    p0 = _array(logging_propensity, "logging_propensity", low=0.0, low_open=True)
-    if (p0 > 1.0 + 1e-12).any():
-        raise ValueError(
-            f"logging_propensity must be <= 1 (a probability); it holds {p0.max():g}"
-        )
+    p0 = _array(
+        logging_propensity, "logging_propensity", low=0.0, low_open=True, high=1.0
+    )
     _same_shape(rewards=r, target_probability=p1, logging_propensity=p0)
-    return r, p1, np.minimum(p0, 1.0)
+    return r, p1, p0
 
 
 def _clip(clip) -> float | None:
