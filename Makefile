@@ -87,8 +87,10 @@ format: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests
 
+# Exercise solutions are opt-in for learners (recsys_lib.exercises.solutions_enabled);
+# the tests run every solution cell on the chapter's data. Its output is not compared.
 nbtest: data
-	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	RECSYS_SOLUTIONS=1 $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  -p no:cacheprovider notebooks
 
 test: data browser lint unit nbtest
@@ -117,7 +119,7 @@ lab: data
 NB ?= notebooks/*.ipynb
 execute: data
 	@for nb in $(NB); do echo "executing $$nb"; \
-	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	  env -u RECSYS_SOLUTIONS $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	    --NotebookExporter.preprocessors=nbconvert.preprocessors.CoalesceStreamsPreprocessor \
 	    --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; done
 

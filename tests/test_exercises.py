@@ -9,6 +9,7 @@ from recsys_lib.exercises import (
     register,
     show_solution,
     solution,
+    solutions_enabled,
 )
 
 EXERCISES = all_exercises()
@@ -74,3 +75,19 @@ def test_quiet_mode(capsys):
     assert "no answer yet" in verdict.message and "ok=False" in repr(verdict)
     assert verdict._ipython_display_() is None
     assert issubclass(NotYet, AssertionError)
+
+
+def test_solutions_are_opt_in(monkeypatch, capsys):
+    ex_id = EXERCISES[0].id
+    monkeypatch.delenv("RECSYS_SOLUTIONS", raising=False)
+    assert solutions_enabled(ex_id) is False
+    assert f'show_solution("{ex_id}")' in capsys.readouterr().out
+    for value in ("1", "all", ex_id, ex_id.split(".")[0], f"chXX.ex1, {ex_id}"):
+        monkeypatch.setenv("RECSYS_SOLUTIONS", value)
+        assert solutions_enabled(ex_id) is True
+    monkeypatch.setenv("RECSYS_SOLUTIONS", "chXX")
+    assert solutions_enabled(ex_id) is False
+    monkeypatch.setenv("RECSYS_SOLUTIONS", "0")
+    assert solutions_enabled(ex_id) is False
+    with pytest.raises(KeyError, match="no exercise"):
+        solutions_enabled("ch01.ex99")

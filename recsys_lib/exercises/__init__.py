@@ -13,6 +13,12 @@ Learner's view::
     check_exercise("ch01.ex1", my_answer)   # prints a verdict, returns True/False
     show_solution("ch01.ex1")               # prints the reference solution
 
+In the chapters, each exercise is followed by a hidden solution cell guarded by
+:func:`solutions_enabled`: it does nothing unless the learner asks for it, by
+calling ``show_solution`` or by starting Jupyter with ``RECSYS_SOLUTIONS=1``.
+The test suite sets that variable, so every solution is still run and checked
+against the chapter's own data.
+
 Adding an exercise (instructors): write ``check``, ``solution`` and at least one
 ``wrong_answers`` entry in ``recsys_lib/exercises/chNN.py`` and call
 :func:`register`; the tests pick it up.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pkgutil
 import textwrap
 from collections.abc import Callable
@@ -168,6 +175,35 @@ def show_solution(exercise_id: str) -> None:
     print(textwrap.dedent(inspect.getsource(ex.solution)).rstrip())
 
 
+SOLUTIONS_ENV = "RECSYS_SOLUTIONS"
+
+
+def solutions_enabled(exercise_id: str) -> bool:
+    """Whether a chapter's solution cell for ``exercise_id`` should run.
+
+    Solutions are opt-in, so that a learner does not see one before trying the
+    exercise. The environment variable ``RECSYS_SOLUTIONS`` decides: ``1`` (or
+    ``all``) enables every solution; a comma-separated list of exercise ids or
+    chapters (``ch03.ex2,ch05``) enables those. When disabled, this prints how
+    to see the solution and returns ``False``.
+
+    Raises:
+        KeyError: if no exercise has this id.
+    """
+    get_exercise(exercise_id)  # fails clearly on an unknown id
+    value = os.environ.get(SOLUTIONS_ENV, "").strip()
+    wanted = {v.strip() for v in value.split(",") if v.strip()}
+    chapter = exercise_id.split(".")[0]
+    if wanted & {"1", "all", exercise_id, chapter}:
+        return True
+    print(
+        f"The solution to {exercise_id} is hidden: try the exercise first. "
+        f'To see it, run show_solution("{exercise_id}") in a new cell, or start '
+        f"Jupyter with {SOLUTIONS_ENV}=1 to run every solution cell."
+    )
+    return False
+
+
 __all__ = [
     "Exercise",
     "NotYet",
@@ -178,4 +214,5 @@ __all__ = [
     "register",
     "show_solution",
     "solution",
+    "solutions_enabled",
 ]
