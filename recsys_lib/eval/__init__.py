@@ -5,7 +5,8 @@ every later chapter reports its models with this package.
 
 * :mod:`.metrics` -- top-k accuracy (:func:`ranking_metrics`: precision,
   recall, F1, NDCG, hit rate, MRR, MAP) and beyond-accuracy measures
-  (coverage, Gini, diversity, novelty, popularity bias, latency);
+  (coverage, Gini, diversity, novelty, popularity bias, latency) and
+  freshness (:func:`mean_item_age`, Chapter 8);
 * :mod:`.topk` -- :func:`full_ranking_topk`, the ranking of the whole
   catalog with seen items masked, for a model, a score function or a score
   matrix;
@@ -29,6 +30,7 @@ from .metrics import (
     gini_index,
     intra_list_diversity,
     latency_summary,
+    mean_item_age,
     novelty,
     popularity_bias,
     ranking_metrics,
@@ -74,6 +76,7 @@ __all__ = [
     "gini_index",
     "intra_list_diversity",
     "latency_summary",
+    "mean_item_age",
     "novelty",
     "paired_bootstrap_test",
     "percentile_interval",

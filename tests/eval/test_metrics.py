@@ -11,6 +11,7 @@ from recsys_lib.eval import (
     gini_index,
     intra_list_diversity,
     latency_summary,
+    mean_item_age,
     novelty,
     popularity_bias,
     ranking_metrics,
@@ -329,6 +330,37 @@ def test_popularity_bias():
     )
     with pytest.raises(ValueError, match=">= 0"):
         popularity_bias([[0]], np.array([-1.0]))
+
+
+def test_mean_item_age():
+    launch = np.array([0.0, 10.0, 30.0])
+    # row 0 served on day 30: ages 30 and 20; row 1 on day 40: ages 10 and 40
+    assert mean_item_age([[0, 1], [2, 0]], launch, [30, 40]) == pytest.approx(25.0)
+    np.testing.assert_allclose(
+        mean_item_age([[0, 1], [2, 0]], launch, [30, 40], per_user=True), [25, 25]
+    )
+    assert mean_item_age([[2, 0]], launch, 30, k=1) == pytest.approx(0.0)  # launch day
+    assert mean_item_age(torch.tensor([[1]]), launch, 12.5) == pytest.approx(2.5)
+
+
+def test_mean_item_age_rejects_bad_input():
+    launch = np.array([0.0, 10.0, 30.0])
+    with pytest.raises(ValueError, match="row 0 lists item 2, launched at 30, before"):
+        mean_item_age([[0, 2]], launch, 20)
+    with pytest.raises(ValueError, match="one number or one per row"):
+        mean_item_age([[0, 1], [1, 0]], launch, [30, 40, 50])
+    with pytest.raises(ValueError, match="serve_time holds nan"):
+        mean_item_age([[0]], launch, np.nan)
+    with pytest.raises(ValueError, match="item_launch_time holds nan"):
+        mean_item_age([[0]], np.array([np.inf]), 3)
+    with pytest.raises(ValueError, match="one value per item"):
+        mean_item_age([[0, 3]], launch, 40)
+    with pytest.raises(TypeError, match="integer item ids"):
+        mean_item_age([[0.0, 1.0]], launch, 40)
+    with pytest.raises(ValueError, match="2-D"):
+        mean_item_age([0, 1], launch, 40)
+    with pytest.raises(ValueError, match="k=3"):
+        mean_item_age([[0, 1]], launch, 40, k=3)
 
 
 def test_latency_summary():
