@@ -24,7 +24,9 @@ retrievers and the serving code take any of them:
   left-padded by the padding id ``n_items``. Train them on
   :mod:`recsys_lib.data.sequences` batches with
   :func:`~recsys_lib.models.losses.next_item_loss_fn`;
-  :class:`NextItemScorer` makes a trained one a scorer of users;
+  :class:`NextItemScorer` makes a trained one a scorer of users, and
+  :class:`SASRecRecommender` (Chapter 9) trains SASRec behind the
+  ``fit``/``score`` protocol of the estimators;
 * ensembles (Chapter 9) -- :class:`ScoreAverage` (per-user normalized
   scores, :func:`normalize_scores`), :class:`ReciprocalRankFusion` and
   :class:`StackedBlender` (weights learned on validation), each a scorer
@@ -74,7 +76,12 @@ from .most_popular import MostPopular
 from .multimodal_two_tower import TwoTowerRecommender, train_multimodal_two_tower
 from .ncf import GMF, GMFConfig, MLPConfig, MLPRecommender, NeuMF, NeuMFConfig
 from .neural import NeuralRecommender
-from .next_item import NextItemScorer, evaluate_next_item, next_item_scorer
+from .next_item import (
+    NextItemScorer,
+    SASRecRecommender,
+    evaluate_next_item,
+    next_item_scorer,
+)
 from .ranker import FeatureMLPRanker, RankerConfig
 from .sasrec import SASRec, SASRecConfig
 from .two_tower import (
@@ -109,6 +116,7 @@ __all__ = [
     "PairScorer",
     "RankerConfig",
     "ReciprocalRankFusion",
+    "SASRecRecommender",
     "Recommendations",
     "Recommender",
     "SASRec",
