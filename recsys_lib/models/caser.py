@@ -133,15 +133,28 @@ class Caser(SequentialRecommender):
         return padded.unfold(1, L, 1)  # (B, T, L)
 
     def _encode(self, windows: torch.Tensor) -> torch.Tensor:
-        """``(N, L)`` item windows -> ``z`` ``(N, d)``."""
-        N = windows.shape[0]
-        E = self.item_emb(windows).unsqueeze(1)  # (N, 1, L, d)
+        """``(N, L)`` item windows -> ``z`` ``(N, d)``.
+
+        The convolutions are written as matrix products with the ``Conv2d``
+        weights (a filter spanning the full embedding width is a linear map of
+        the flattened ``h x d`` window): the same numbers as ``conv(E)``, but
+        about twice as fast to train on a CPU, where the backward pass of a
+        one-channel ``Conv2d`` is slow.
+        """
+        N, L = windows.shape
+        E = self.item_emb(windows)  # (N, L, d)
         parts = []
-        if self.conv_v is not None:
-            parts.append(self.conv_v(E).reshape(N, -1))  # (N, n_v * d)
-        for conv in self.conv_h:
-            c = F.relu(conv(E).squeeze(3))  # (N, n_h, L - h + 1)
-            parts.append(c.max(dim=2).values)  # (N, n_h)
+        if self.conv_v is not None:  # vertical: weighted sums of the L rows
+            w = self.conv_v.weight.view(-1, L)  # (n_v, L)
+            v = torch.einsum("nld,vl->nvd", E, w) + self.conv_v.bias.view(1, -1, 1)
+            parts.append(v.reshape(N, -1))  # (N, n_v * d)
+        for conv in self.conv_h:  # horizontal: filters over h consecutive rows
+            h = conv.kernel_size[0]
+            win = E.unfold(1, h, 1).transpose(2, 3)  # (N, L - h + 1, h, d)
+            c = F.relu(
+                F.linear(win.flatten(2), conv.weight.flatten(1), conv.bias)
+            )  # (N, L - h + 1, n_h)
+            parts.append(c.max(dim=1).values)  # (N, n_h): max-pooled over time
         o = self.drop(torch.cat(parts, dim=1))  # (N, n_v * d + n_h * L)
         return F.relu(self.fc(o))  # (N, d)
 
