@@ -237,3 +237,85 @@ register(
         example_context=context_ex3,
     )
 )
+
+# ---------------------------------------------------------------- ch04.ex4
+
+
+def _pairs(df: pd.DataFrame) -> pd.DataFrame:
+    return df[[USER_COL, ITEM_COL]].drop_duplicates()
+
+
+def solution_ex4(history, later):
+    seen = _pairs(history)
+    merged = _pairs(later).merge(seen, how="left", indicator=True)
+    users = merged.loc[merged["_merge"] == "left_only", USER_COL].unique()
+    known = np.isin(users, seen[USER_COL].unique())
+    return np.sort(users[known]), np.sort(users[~known])
+
+
+def context_ex4():
+    # users 0-1 have history; user 1's only later pair repeats a history pair;
+    # users 2-3 are new, and user 4 only appears in the history
+    history = pd.DataFrame({USER_COL: [0, 0, 1, 4], ITEM_COL: [10, 11, 12, 10]})
+    later = pd.DataFrame({USER_COL: [0, 1, 2, 3, 3], ITEM_COL: [12, 12, 10, 11, 11]})
+    return {"history": history, "later": later}
+
+
+def _all_later_users(history, later):
+    users = later[USER_COL].unique()
+    known = np.isin(users, history[USER_COL].unique())
+    return np.sort(users[known]), np.sort(users[~known])
+
+
+def _swapped(history, later):
+    warm, cold = solution_ex4(history, later)
+    return cold, warm
+
+
+def _as_int_array(value, name):
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise NotYet(f"{name} must be an array of user ids") from err
+    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+        raise NotYet(f"{name} must be a 1-d array of integer user ids")
+    return np.sort(arr)
+
+
+def check_ex4(answer, history, later):
+    if not isinstance(answer, tuple) or len(answer) != 2:
+        raise NotYet("return a tuple (warm, cold) of two arrays of user ids")
+    warm, cold = (
+        _as_int_array(a, n) for a, n in zip(answer, ("warm", "cold"), strict=True)
+    )
+    exp_warm, exp_cold = solution_ex4(history, later)
+    if np.array_equal(warm, exp_cold) and np.array_equal(cold, exp_warm):
+        raise NotYet("warm and cold are swapped: warm users have a history")
+    all_warm, all_cold = _all_later_users(history, later)
+    if np.array_equal(warm, all_warm) and not np.array_equal(warm, exp_warm):
+        raise NotYet(
+            "a user whose later pairs all repeat her history has nothing new to find "
+            "(repeats are masked): count only users with a NEW pair"
+        )
+    if not (np.array_equal(warm, exp_warm) and np.array_equal(cold, exp_cold)):
+        raise NotYet(
+            "keep the users with at least one (user, item) pair in `later` that is not in "
+            "`history`; warm = those with any pair in `history`, cold = the others"
+        )
+    return f"{warm.size} warm and {cold.size} cold users"
+
+
+register(
+    Exercise(
+        id="ch04.ex4",
+        title="split the test users into warm and cold",
+        check=check_ex4,
+        solution=solution_ex4,
+        wrong_answers=(
+            _all_later_users,
+            _swapped,
+            lambda history, later: history[USER_COL].unique(),
+        ),
+        example_context=context_ex4,
+    )
+)
