@@ -64,6 +64,7 @@ from .schemas import (
     Recommendations,
 )
 from .server import (
+    KEEP_ALIVE_S,
     LOOPBACK,
     free_port,
     serve_in_process,
@@ -83,6 +84,7 @@ __all__ = [
     "BUNDLE_FORMAT",
     "EVENT_TYPES",
     "EXPORT_FORMATS",
+    "KEEP_ALIVE_S",
     "LOOPBACK",
     "MAX_ID",
     "SERVER_STAGES",

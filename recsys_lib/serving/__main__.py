@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from .server import KEEP_ALIVE_S
+
 
 def _exit_with_parent(pid: int) -> None:
     """Stop this server when the process that started it is gone."""
@@ -38,6 +40,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--index", default=None, help="exact, hnsw or ivf")
     parser.add_argument(
         "--no-impressions", action="store_true", help="do not log served lists"
+    )
+    parser.add_argument(
+        "--keep-alive",
+        type=int,
+        default=KEEP_ALIVE_S,
+        help="seconds an idle connection stays open (default %(default)s)",
     )
     parser.add_argument(
         "--parent-pid",
@@ -71,7 +79,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     try:
         uvicorn.run(
-            app, host=args.host, port=args.port, log_level="warning", access_log=False
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=args.keep_alive,
         )
     finally:
         store.close()

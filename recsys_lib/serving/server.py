@@ -33,12 +33,21 @@ import httpx
 from ..checks import check_int, check_number
 
 __all__ = [
+    "KEEP_ALIVE_S",
     "LOOPBACK",
     "free_port",
     "serve_in_process",
     "serve_in_thread",
     "wait_until_healthy",
 ]
+
+# uvicorn closes a connection that has been idle for 5 s by default. A client
+# that reuses it at that moment gets a ReadError (the server has just closed
+# it), and on a busy machine a load-test client can be descheduled for that
+# long between two requests. The servers therefore keep idle connections open
+# longer than httpx keeps them in its pool (5 s): the client always gives a
+# connection up first.
+KEEP_ALIVE_S = 60
 
 #: the only address the helpers bind.
 LOOPBACK = "127.0.0.1"
@@ -107,7 +116,12 @@ def serve_in_thread(
 
     port = free_port() if port is None else check_int(port, "port", low=1, high=65535)
     config = uvicorn.Config(
-        app, host=LOOPBACK, port=port, log_level="warning", access_log=False
+        app,
+        host=LOOPBACK,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn:{port}", daemon=True)

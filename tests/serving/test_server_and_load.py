@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from recsys_lib.serving import (
+    KEEP_ALIVE_S,
     SERVER_STAGES,
     EventStore,
     create_app,
@@ -20,6 +21,12 @@ from recsys_lib.serving import (
 )
 
 from .helpers import N_USERS, tiny_service
+
+
+def test_servers_keep_idle_connections_longer_than_the_client_pool():
+    # otherwise the server may close a connection the client is just reusing
+    # (httpx.ReadError under load; Chapter 12's 32-client level on a busy machine)
+    assert KEEP_ALIVE_S > httpx.Limits().keepalive_expiry
 
 
 def test_parse_server_timing():
