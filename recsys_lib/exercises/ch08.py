@@ -334,3 +334,120 @@ register(
         ),
     )
 )
+
+# ---------------------------------------------------------------- ch08.ex6
+
+
+def _reference_psi(train_values, serve_values, bins=10, eps=1e-4):
+    a, b = np.asarray(train_values, float), np.asarray(serve_values, float)
+    edges = np.unique(np.quantile(a, np.linspace(0, 1, bins + 1)[1:-1]))
+    p = np.bincount(np.searchsorted(edges, a), minlength=len(edges) + 1) / len(a)
+    q = np.bincount(np.searchsorted(edges, b), minlength=len(edges) + 1) / len(b)
+    p, q = np.maximum(p, eps), np.maximum(q, eps)
+    return float(((q - p) * np.log(q / p)).sum())
+
+
+def _psi_cases():
+    rng = np.random.default_rng(8)
+    train = rng.normal(size=4000)
+    return {
+        "shifted mean": (train, rng.normal(0.5, 1.0, 3000)),
+        "same distribution": (train, rng.normal(size=3000)),
+        "serving values above every training value": (train, rng.normal(6.0, 0.1, 500)),
+        "a one-hot column, 5 % ones at training, 20 % at serving": (
+            (rng.random(4000) < 0.05).astype(float),
+            (rng.random(3000) < 0.2).astype(float),
+        ),
+    }
+
+
+def check_ex6(answer):
+    if not callable(answer):
+        raise NotYet(
+            "the answer is a function psi(train_values, serve_values, bins=10)"
+        )
+    for case, (a, b) in _psi_cases().items():
+        expected = _reference_psi(a, b)
+        try:
+            value = float(answer(a, b))
+        except Exception as err:  # noqa: BLE001 - any failure is a wrong answer
+            raise NotYet(f"it failed on the case '{case}': {err!r}") from err
+        if not np.isfinite(value):
+            raise NotYet(
+                f"'{case}' gives {value}: an empty bin makes log(q / p) infinite; "
+                "floor both shares at eps = 1e-4"
+            )
+        if abs(value - expected) > 1e-6 * max(1.0, abs(expected)):
+            raise NotYet(
+                f"'{case}': got {value:.4f}, expected {expected:.4f}; bin at the deciles "
+                "of the training values (np.quantile; equal deciles merge), and sum "
+                "(q - p) * ln(q / p) over the bins"
+            )
+    a, b = _psi_cases()["shifted mean"]
+    return f"PSI of a half-standard-deviation shift = {_reference_psi(a, b):.3f}"
+
+
+def solution_ex6():
+    def psi(train_values, serve_values, bins=10, eps=1e-4):
+        a = np.asarray(train_values, dtype=float)
+        b = np.asarray(serve_values, dtype=float)
+        # inner deciles of the training values; equal ones (a point mass) merge
+        edges = np.unique(np.quantile(a, np.linspace(0, 1, bins + 1)[1:-1]))
+        p = np.bincount(np.searchsorted(edges, a), minlength=len(edges) + 1) / len(a)
+        q = np.bincount(np.searchsorted(edges, b), minlength=len(edges) + 1) / len(b)
+        p, q = np.maximum(p, eps), np.maximum(q, eps)  # no empty bin: log stays finite
+        return float(((q - p) * np.log(q / p)).sum())
+
+    return psi
+
+
+def wrong_ex6_equal_width():
+    def psi(train_values, serve_values, bins=10, eps=1e-4):
+        a, b = np.asarray(train_values, float), np.asarray(serve_values, float)
+        edges = np.linspace(a.min(), a.max(), bins + 1)[1:-1]
+        p = np.bincount(np.searchsorted(edges, a), minlength=bins) / len(a)
+        q = np.bincount(np.searchsorted(edges, b), minlength=bins) / len(b)
+        p, q = np.maximum(p, eps), np.maximum(q, eps)
+        return float(((q - p) * np.log(q / p)).sum())
+
+    return psi
+
+
+def wrong_ex6_kl_only():
+    def psi(train_values, serve_values, bins=10, eps=1e-4):
+        a, b = np.asarray(train_values, float), np.asarray(serve_values, float)
+        edges = np.unique(np.quantile(a, np.linspace(0, 1, bins + 1)[1:-1]))
+        p = np.bincount(np.searchsorted(edges, a), minlength=len(edges) + 1) / len(a)
+        q = np.bincount(np.searchsorted(edges, b), minlength=len(edges) + 1) / len(b)
+        p, q = np.maximum(p, eps), np.maximum(q, eps)
+        return float((q * np.log(q / p)).sum())
+
+    return psi
+
+
+def wrong_ex6_no_floor():
+    def psi(train_values, serve_values, bins=10):
+        a, b = np.asarray(train_values, float), np.asarray(serve_values, float)
+        edges = np.unique(np.quantile(a, np.linspace(0, 1, bins + 1)[1:-1]))
+        p = np.bincount(np.searchsorted(edges, a), minlength=len(edges) + 1) / len(a)
+        q = np.bincount(np.searchsorted(edges, b), minlength=len(edges) + 1) / len(b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(((q - p) * np.log(q / p)).sum())
+
+    return psi
+
+
+register(
+    Exercise(
+        id="ch08.ex6",
+        title="the population stability index of a feature, training vs serving",
+        check=check_ex6,
+        solution=solution_ex6,
+        wrong_answers=(
+            wrong_ex6_equal_width,
+            wrong_ex6_kl_only,
+            wrong_ex6_no_floor,
+            lambda **_: 0.1,
+        ),
+    )
+)
