@@ -1,5 +1,6 @@
 """Caser's encoder: the matrix-product form equals the convolutions it replaces."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -19,22 +20,21 @@ def _encode_with_conv2d(model: Caser, windows: torch.Tensor) -> torch.Tensor:
     return F.relu(model.fc(model.drop(torch.cat(parts, dim=1))))
 
 
-def test_encoder_matches_conv2d():
-    torch.manual_seed(0)
-    cfg = CaserConfig(n_items=30, n_users=4, window=4, dim=8, n_h=3, n_v=2, dropout=0.0)
+@pytest.mark.parametrize(
+    "seed, window, n_h, n_v, n_rows, highest_id",
+    [
+        (0, 4, 3, 2, 25, 30),  # the padding id (n_items) included
+        (1, 3, 2, 0, 10, 29),  # without vertical filters
+    ],
+    ids=["with-vertical-filters", "without-vertical-filters"],
+)
+def test_encoder_matches_conv2d(seed, window, n_h, n_v, n_rows, highest_id):
+    torch.manual_seed(seed)
+    cfg = CaserConfig(
+        n_items=30, n_users=4, window=window, dim=8, n_h=n_h, n_v=n_v, dropout=0.0
+    )
     model = Caser(cfg).eval()
-    windows = torch.randint(0, cfg.n_items + 1, (25, cfg.window))  # padding id included
-    with torch.no_grad():
-        assert torch.allclose(
-            model._encode(windows), _encode_with_conv2d(model, windows), atol=1e-6
-        )
-
-
-def test_encoder_matches_conv2d_without_vertical_filters():
-    torch.manual_seed(1)
-    cfg = CaserConfig(n_items=30, n_users=4, window=3, dim=8, n_h=2, n_v=0, dropout=0.0)
-    model = Caser(cfg).eval()
-    windows = torch.randint(0, cfg.n_items, (10, cfg.window))
+    windows = torch.randint(0, highest_id + 1, (n_rows, cfg.window))
     with torch.no_grad():
         assert torch.allclose(
             model._encode(windows), _encode_with_conv2d(model, windows), atol=1e-6
