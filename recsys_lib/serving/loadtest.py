@@ -141,12 +141,12 @@ async def _run(base_url, users, concurrency, n_requests, k, max_seconds, timeout
                 failures[type(err).__name__] += 1
             else:
                 status[n] = r.status_code
-                if r.status_code != 200:
-                    failures[f"status {r.status_code}"] += 1
                 if r.status_code == 200:
                     timing = parse_server_timing(r.headers.get("server-timing", ""))
                     stages[n] = [timing.get(s, np.nan) for s in SERVER_STAGES]
                     n_items[n] = len(r.json()["items"])
+                else:
+                    failures[f"status {r.status_code}"] += 1
             latency[n] = (time.perf_counter() - t0) * 1e3
             done[0] = n + 1
 
